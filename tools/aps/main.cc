@@ -1,0 +1,15 @@
+// aps — the command-line tool of the aps scheduling engine.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "tools/aps/next_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"aps — a real-time-grade job scheduler with APScheduler's semantics"};
+  app.require_subcommand(1);
+  app.footer("Run 'aps <command> --help' for a command's forms and examples.");
+  auto run_next = aps::cli::AddNextCommand(app);
+  CLI11_PARSE(app, argc, argv);
+  if (app.got_subcommand("next")) return run_next();
+  return 2;
+}
