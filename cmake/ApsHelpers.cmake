@@ -8,6 +8,10 @@ endif()
 
 if(APS_SANITIZE)
   add_compile_options(-fsanitize=${APS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  if(APS_SANITIZE MATCHES "undefined")
+    # UBSan's vptr check needs RTTI, which the core (-fno-rtti) does not have.
+    add_compile_options(-fno-sanitize=vptr)
+  endif()
   add_link_options(-fsanitize=${APS_SANITIZE})
 endif()
 

@@ -15,7 +15,8 @@ constexpr std::int64_t kLastDay = DaysFromCivil(9999, 12, 31);
 std::string DateText(std::int64_t days) {
   const CivilDay d = CivilFromDays(days);
   char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d", static_cast<long long>(d.year), d.month, d.day);
+  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d", static_cast<long long>(d.year), d.month,
+                d.day);
   return buf;
 }
 
@@ -41,9 +42,10 @@ Result<std::unique_ptr<CalendarIntervalTrigger>> CalendarIntervalTrigger::Create
     return InvalidArgument("interval is longer than the supported range (year 9999)");
   }
   if (o.hour < 0 || o.hour > 23 || o.minute < 0 || o.minute > 59 || o.second < 0 || o.second > 59) {
-    return Status::Format(StatusCode::kInvalidArgument,
-                          "time of day %02d:%02d:%02d is invalid (hour 0-23, minute 0-59, second 0-59)",
-                          o.hour, o.minute, o.second);
+    return Status::Format(
+        StatusCode::kInvalidArgument,
+        "time of day %02d:%02d:%02d is invalid (hour 0-23, minute 0-59, second 0-59)", o.hour,
+        o.minute, o.second);
   }
   if (!o.start_date) {
     const CivilSecond today = ToCivil(*o.timezone, now.unix_seconds_floor());
@@ -66,8 +68,8 @@ Result<std::unique_ptr<CalendarIntervalTrigger>> CalendarIntervalTrigger::Create
 
 std::optional<Instant> CalendarIntervalTrigger::FireOn(std::int64_t days) const {
   const CivilDay d = CivilFromDays(days);
-  const CivilLookup lk = o_.timezone->Lookup(CivilSecond{static_cast<std::int32_t>(d.year), d.month, d.day,
-                                                         o_.hour, o_.minute, o_.second});
+  const CivilLookup lk = o_.timezone->Lookup(CivilSecond{static_cast<std::int32_t>(d.year), d.month,
+                                                         d.day, o_.hour, o_.minute, o_.second});
   if (lk.kind == CivilLookup::kSkipped) return std::nullopt;
   return Instant::FromUnixSeconds(lk.pre);  // unique, or the earlier occurrence of a fold
 }
@@ -85,7 +87,8 @@ std::optional<std::int64_t> CalendarIntervalTrigger::Advance(std::int64_t days) 
       if (d.day <= DaysInMonth(year, static_cast<int>(month))) break;
     }
   }
-  const std::int64_t next = DaysFromCivil(year, static_cast<int>(month), d.day) + o_.weeks * 7 + o_.days;
+  const std::int64_t next =
+      DaysFromCivil(year, static_cast<int>(month), d.day) + o_.weeks * 7 + o_.days;
   if (next > kLastDay) return std::nullopt;
   return next;
 }
@@ -147,7 +150,9 @@ std::string CalendarIntervalTrigger::Describe() const {
 
 std::string CalendarIntervalTrigger::ToText() const {
   char buf[160];
-  std::snprintf(buf, sizeof(buf), "calendarinterval(years=%d, months=%d, weeks=%d, days=%d, hour=%d, minute=%d, second=%d, start_date=",
+  std::snprintf(buf, sizeof(buf),
+                "calendarinterval(years=%d, months=%d, weeks=%d, days=%d, hour=%d, minute=%d, "
+                "second=%d, start_date=",
                 o_.years, o_.months, o_.weeks, o_.days, o_.hour, o_.minute, o_.second);
   std::string out = buf;
   engine_internal::AppendQuoted(DateText(start_days_), &out);

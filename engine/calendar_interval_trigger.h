@@ -35,8 +35,8 @@ struct CalendarIntervalOptions {
 class CalendarIntervalTrigger final : public Trigger {
  public:
   // Create() — `now` is only used for the default start_date. Allocates; any thread.
-  static Result<std::unique_ptr<CalendarIntervalTrigger>> Create(const CalendarIntervalOptions& options,
-                                                                 Instant now);
+  static Result<std::unique_ptr<CalendarIntervalTrigger>> Create(
+      const CalendarIntervalOptions& options, Instant now);
 
   TriggerKind kind() const override { return TriggerKind::kCalendarInterval; }
   std::optional<Instant> FirstAtOrAfter(Instant t) const override;
@@ -46,7 +46,8 @@ class CalendarIntervalTrigger final : public Trigger {
   std::unique_ptr<Trigger> Clone() const override;
 
  protected:
-  std::optional<Instant> NextUnjittered(std::optional<Instant> previous, Instant now) const override;
+  std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
+                                        Instant now) const override;
 
  private:
   explicit CalendarIntervalTrigger(const CalendarIntervalOptions& o);

@@ -12,7 +12,8 @@ Result<std::unique_ptr<CombiningTrigger>> CombiningTrigger::CreateAnd(
   for (const auto& c : children) {
     if (!c) return InvalidArgument("and: a child trigger is null");
   }
-  return std::unique_ptr<CombiningTrigger>(new CombiningTrigger(true, std::move(children), jitter, max_iterations));
+  return std::unique_ptr<CombiningTrigger>(
+      new CombiningTrigger(true, std::move(children), jitter, max_iterations));
 }
 
 Result<std::unique_ptr<CombiningTrigger>> CombiningTrigger::CreateOr(
@@ -21,7 +22,8 @@ Result<std::unique_ptr<CombiningTrigger>> CombiningTrigger::CreateOr(
   for (const auto& c : children) {
     if (!c) return InvalidArgument("or: a child trigger is null");
   }
-  return std::unique_ptr<CombiningTrigger>(new CombiningTrigger(false, std::move(children), jitter, 0));
+  return std::unique_ptr<CombiningTrigger>(
+      new CombiningTrigger(false, std::move(children), jitter, 0));
 }
 
 std::optional<Instant> CombiningTrigger::FirstAtOrAfter(Instant c) const {
@@ -47,7 +49,8 @@ std::optional<Instant> CombiningTrigger::FirstAtOrAfter(Instant c) const {
   return std::nullopt;
 }
 
-std::optional<Instant> CombiningTrigger::NextUnjittered(std::optional<Instant> previous, Instant now) const {
+std::optional<Instant> CombiningTrigger::NextUnjittered(std::optional<Instant> previous,
+                                                        Instant now) const {
   return FirstAtOrAfter(previous ? Instant{previous->us + 1} : now);
 }
 
@@ -81,7 +84,8 @@ std::unique_ptr<Trigger> CombiningTrigger::Clone() const {
   std::vector<std::unique_ptr<Trigger>> kids;
   kids.reserve(children_.size());
   for (const auto& c : children_) kids.push_back(c->Clone());
-  return std::unique_ptr<Trigger>(new CombiningTrigger(is_and_, std::move(kids), jitter(), max_iterations_));
+  return std::unique_ptr<Trigger>(
+      new CombiningTrigger(is_and_, std::move(kids), jitter(), max_iterations_));
 }
 
 }  // namespace aps

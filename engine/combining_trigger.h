@@ -28,11 +28,11 @@ class CombiningTrigger final : public Trigger {
   static constexpr int kDefaultMaxIterations = 10000;
 
   // CreateAnd() / CreateOr() — at least one child. Allocates; any thread.
-  static Result<std::unique_ptr<CombiningTrigger>> CreateAnd(std::vector<std::unique_ptr<Trigger>> children,
-                                                             Jitter jitter = {},
-                                                             int max_iterations = kDefaultMaxIterations);
-  static Result<std::unique_ptr<CombiningTrigger>> CreateOr(std::vector<std::unique_ptr<Trigger>> children,
-                                                            Jitter jitter = {});
+  static Result<std::unique_ptr<CombiningTrigger>> CreateAnd(
+      std::vector<std::unique_ptr<Trigger>> children, Jitter jitter = {},
+      int max_iterations = kDefaultMaxIterations);
+  static Result<std::unique_ptr<CombiningTrigger>> CreateOr(
+      std::vector<std::unique_ptr<Trigger>> children, Jitter jitter = {});
 
   TriggerKind kind() const override { return is_and_ ? TriggerKind::kAnd : TriggerKind::kOr; }
   std::optional<Instant> FirstAtOrAfter(Instant t) const override;
@@ -45,11 +45,16 @@ class CombiningTrigger final : public Trigger {
   const std::vector<std::unique_ptr<Trigger>>& children() const { return children_; }
 
  protected:
-  std::optional<Instant> NextUnjittered(std::optional<Instant> previous, Instant now) const override;
+  std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
+                                        Instant now) const override;
 
  private:
-  CombiningTrigger(bool is_and, std::vector<std::unique_ptr<Trigger>> children, Jitter jitter, int max_iterations)
-      : Trigger(jitter, std::nullopt), is_and_(is_and), children_(std::move(children)), max_iterations_(max_iterations) {}
+  CombiningTrigger(bool is_and, std::vector<std::unique_ptr<Trigger>> children, Jitter jitter,
+                   int max_iterations)
+      : Trigger(jitter, std::nullopt),
+        is_and_(is_and),
+        children_(std::move(children)),
+        max_iterations_(max_iterations) {}
 
   bool is_and_;
   std::vector<std::unique_ptr<Trigger>> children_;  // invariant: not empty

@@ -82,9 +82,9 @@ struct Cursor {
 };
 
 Status Unrecognized(std::string_view expr, CronFieldIndex index) {
-  return Status::Format(StatusCode::kInvalidArgument, "Unrecognized expression \"%.*s\" for field \"%s\"",
-                        static_cast<int>(expr.size() > 60 ? 60 : expr.size()), expr.data(),
-                        kCronFieldNames[index]);
+  return Status::Format(
+      StatusCode::kInvalidArgument, "Unrecognized expression \"%.*s\" for field \"%s\"",
+      static_cast<int>(expr.size() > 60 ? 60 : expr.size()), expr.data(), kCronFieldNames[index]);
 }
 
 Status ValidationError(std::string_view expr, const char* fmt, long a, long b) {
@@ -110,21 +110,23 @@ Status ValidateRange(std::string_view item, const CronExpr& e, CronFieldIndex in
   if (e.step != 0 && e.step > hi - lo) return ValidationError(item, kStepTooBig, e.step, hi - lo);
   if (e.kind == CronExpr::kAll) return OkStatus();
   if (e.first < lo) {
-    return ValidationError(item, "the first value (%ld) is lower than the minimum value (%ld)", e.first,
-                           lo);
+    return ValidationError(item, "the first value (%ld) is lower than the minimum value (%ld)",
+                           e.first, lo);
   }
   if (e.last >= 0 && e.last > hi) {
-    return ValidationError(item, "the last value (%ld) is higher than the maximum value (%ld)", e.last,
-                           hi);
+    return ValidationError(item, "the last value (%ld) is higher than the maximum value (%ld)",
+                           e.last, hi);
   }
-  // APScheduler computes the range as (last or max) - first, so an explicit last of 0 counts as max.
+  // APScheduler computes the range as (last or max) - first, so an explicit last of 0 counts as
+  // max.
   const long range = (e.last > 0 ? e.last : hi) - e.first;
   if (e.step != 0 && e.step > range) return ValidationError(item, kStepTooBig, e.step, range);
   return OkStatus();
 }
 
 // Parses one item; appends to `field->exprs`.
-Status ParseItem(std::string_view item, CronFieldIndex index, CronDialect dialect, CronField* field) {
+Status ParseItem(std::string_view item, CronFieldIndex index, CronDialect dialect,
+                 CronField* field) {
   Cursor c{item};
   CronExpr e;
   const int lo = FieldMin(index, dialect), hi = FieldMax(index, dialect);
@@ -230,8 +232,8 @@ Status ParseItem(std::string_view item, CronFieldIndex index, CronDialect dialec
     int a = FindName(names, count, first);
     if (a < 0) {
       return Status::Format(StatusCode::kInvalidArgument, "Invalid %s name \"%.*s\"",
-                            month ? "month" : "weekday", static_cast<int>(first.size() > 40 ? 40 : first.size()),
-                            first.data());
+                            month ? "month" : "weekday",
+                            static_cast<int>(first.size() > 40 ? 40 : first.size()), first.data());
     }
     int b = a;
     if (!last.empty()) {
@@ -248,7 +250,8 @@ Status ParseItem(std::string_view item, CronFieldIndex index, CronDialect dialec
       b = (b + 1) % 7;
       if (b == 0 && a != 0) b = 7;  // "fri-sun" = 5-7
     }
-    if (a > b) return InvalidArgument("The minimum value in a range must not be higher than the maximum");
+    if (a > b)
+      return InvalidArgument("The minimum value in a range must not be higher than the maximum");
     e.kind = CronExpr::kName;
     e.first = month ? a + 1 : a;
     e.last = month ? b + 1 : b;
@@ -307,9 +310,7 @@ void AppendExprText(const CronExpr& e, CronFieldIndex index, std::string* out) {
       }
       return;
     }
-    case CronExpr::kLastDay:
-      *out += "last";
-      return;
+    case CronExpr::kLastDay: *out += "last"; return;
     case CronExpr::kNthWeekday:
     case CronExpr::kLastWeekday:
       *out += kPositions[e.kind == CronExpr::kLastWeekday ? 5 : e.nth - 1];
@@ -412,22 +413,22 @@ CronField DefaultCronField(CronFieldIndex index, bool star) {
     f.is_star = false;
   }
   if (index != kYear) {
-    for (const CronExpr& e : f.exprs) f.mask |= BitsFor(e, kCronFieldMin[index], kCronFieldMax[index]);
+    for (const CronExpr& e : f.exprs)
+      f.mask |= BitsFor(e, kCronFieldMin[index], kCronFieldMax[index]);
   }
   return f;
 }
 
 std::uint32_t DayFieldMask(const CronField& day, std::int64_t year, int month) {
   const int dim = DaysInMonth(year, month);
-  const std::uint32_t valid = static_cast<std::uint32_t>(((std::uint64_t{1} << (dim + 1)) - 1) & ~1ull);
+  const std::uint32_t valid =
+      static_cast<std::uint32_t>(((std::uint64_t{1} << (dim + 1)) - 1) & ~1ull);
   std::uint32_t m = static_cast<std::uint32_t>(day.mask) & valid;
   if (!day.has_dynamic_day) return m;
   const int first_wd = Weekday(year, month, 1);
   for (const CronExpr& e : day.exprs) {
     switch (e.kind) {
-      case CronExpr::kLastDay:
-        m |= 1u << dim;
-        break;
+      case CronExpr::kLastDay: m |= 1u << dim; break;
       case CronExpr::kNthWeekday: {
         const int d = 1 + (e.weekday - first_wd + 7) % 7 + (e.nth - 1) * 7;
         if (d <= dim) m |= 1u << d;
@@ -439,8 +440,7 @@ std::uint32_t DayFieldMask(const CronField& day, std::int64_t year, int month) {
         m |= 1u << d;
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
   return m;

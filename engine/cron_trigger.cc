@@ -75,20 +75,22 @@ Result<std::unique_ptr<CronTrigger>> CronTrigger::Create(const CronOptions& o) {
   for (int i = 0; i < kNumCronFields; ++i) {
     const auto index = static_cast<CronFieldIndex>(i);
     if (given[i]->has_value()) {
-      Result<CronField> f = engine_internal::ParseCronField(index, **given[i], CronDialect::kApscheduler);
+      Result<CronField> f =
+          engine_internal::ParseCronField(index, **given[i], CronDialect::kApscheduler);
       if (!f.ok()) return f.status();
       fields[static_cast<std::size_t>(i)] = std::move(f).value();
     } else {
-      fields[static_cast<std::size_t>(i)] =
-          engine_internal::DefaultCronField(index, /*star=*/i < least_significant || least_significant < 0);
+      fields[static_cast<std::size_t>(i)] = engine_internal::DefaultCronField(
+          index, /*star=*/i < least_significant || least_significant < 0);
     }
   }
-  return std::unique_ptr<CronTrigger>(new CronTrigger(std::move(fields), o.timezone ? o.timezone : UtcZone(),
-                                                      o.start_date, o.end_date, o.jitter, "", false));
+  return std::unique_ptr<CronTrigger>(
+      new CronTrigger(std::move(fields), o.timezone ? o.timezone : UtcZone(), o.start_date,
+                      o.end_date, o.jitter, "", false));
 }
 
-Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view expr, TimeZonePtr zone,
-                                                              Jitter jitter,
+Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view expr,
+                                                              TimeZonePtr zone, Jitter jitter,
                                                               std::optional<Instant> start_date,
                                                               std::optional<Instant> end_date) {
   std::string_view line = engine_internal::Trim(expr);
@@ -98,16 +100,17 @@ Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view e
       const char* name;
       const char* value;
     };
-    static constexpr Macro kMacros[] = {
-        {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-        {"@hourly", "0 * * * *"}};
+    static constexpr Macro kMacros[] = {{"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"},
+                                        {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
+                                        {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+                                        {"@hourly", "0 * * * *"}};
     for (const Macro& m : kMacros) {
       if (line == m.name) macro_text = m.value;
     }
     if (macro_text.empty()) {
       if (line == "@reboot") {
-        return InvalidArgument("crontab: @reboot is not a time schedule; run the job at startup instead");
+        return InvalidArgument(
+            "crontab: @reboot is not a time schedule; run the job at startup instead");
       }
       return Status::Format(StatusCode::kInvalidArgument,
                             "crontab: unknown macro \"%.*s\" (known: @yearly @annually @monthly "
@@ -147,11 +150,12 @@ Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view e
         engine_internal::DefaultCronField(static_cast<CronFieldIndex>(i), /*star=*/false);
   }
   for (int i = 0; i < 5; ++i) {
-    Result<CronField> f = engine_internal::ParseCronField(kOrder[i], parts[i], CronDialect::kCrontab);
+    Result<CronField> f =
+        engine_internal::ParseCronField(kOrder[i], parts[i], CronDialect::kCrontab);
     if (!f.ok()) {
       const bool exotic = parts[i].find_first_of("LW#?H") != std::string_view::npos;
-      return Status::Format(StatusCode::kInvalidArgument, "crontab field %d (%s) \"%.*s\": %s%s", i + 1,
-                            engine_internal::kCronFieldNames[kOrder[i]],
+      return Status::Format(StatusCode::kInvalidArgument, "crontab field %d (%s) \"%.*s\": %s%s",
+                            i + 1, engine_internal::kCronFieldNames[kOrder[i]],
                             static_cast<int>(parts[i].size() > 40 ? 40 : parts[i].size()),
                             parts[i].data(), f.status().message(),
                             exotic ? " (the L, W, #, ? and H extensions are not supported)" : "");
@@ -160,8 +164,9 @@ Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view e
   }
   const bool day_or = !fields[engine_internal::kDay].starts_with_star &&
                       !fields[engine_internal::kDayOfWeek].starts_with_star;
-  return std::unique_ptr<CronTrigger>(new CronTrigger(std::move(fields), zone ? zone : UtcZone(), start_date,
-                                                      end_date, jitter, std::string(text), day_or));
+  return std::unique_ptr<CronTrigger>(new CronTrigger(std::move(fields), zone ? zone : UtcZone(),
+                                                      start_date, end_date, jitter,
+                                                      std::string(text), day_or));
 }
 
 std::uint32_t CronTrigger::DayMask(std::int64_t year, int month) const {
@@ -169,7 +174,8 @@ std::uint32_t CronTrigger::DayMask(std::int64_t year, int month) const {
   const CronField& dow = fields_[engine_internal::kDayOfWeek];
   const CronField& week = fields_[engine_internal::kWeek];
   const int dim = DaysInMonth(year, month);
-  const std::uint32_t valid = static_cast<std::uint32_t>(((std::uint64_t{1} << (dim + 1)) - 1) & ~std::uint64_t{1});
+  const std::uint32_t valid =
+      static_cast<std::uint32_t>(((std::uint64_t{1} << (dim + 1)) - 1) & ~std::uint64_t{1});
   const std::uint32_t days = engine_internal::DayFieldMask(day, year, month);
   if (dow.is_star && week.is_star) return days;
   const int first_wd = Weekday(year, month, 1);
@@ -320,7 +326,8 @@ std::optional<std::int64_t> CronTrigger::Search(std::int64_t s) const {
   return lk.pre;
 }
 
-std::optional<Instant> CronTrigger::NextUnjittered(std::optional<Instant> previous, Instant now) const {
+std::optional<Instant> CronTrigger::NextUnjittered(std::optional<Instant> previous,
+                                                   Instant now) const {
   Instant start = now;
   if (previous) {
     const Instant after{previous->us + 1};
@@ -391,6 +398,8 @@ std::string CronTrigger::ToText() const {
   return out;
 }
 
-std::unique_ptr<Trigger> CronTrigger::Clone() const { return std::unique_ptr<Trigger>(new CronTrigger(*this)); }
+std::unique_ptr<Trigger> CronTrigger::Clone() const {
+  return std::unique_ptr<Trigger>(new CronTrigger(*this));
+}
 
 }  // namespace aps

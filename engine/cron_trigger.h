@@ -36,7 +36,7 @@ namespace aps {
 struct CronOptions {
   // Field expressions; nullopt = not given.
   std::optional<std::string> year, month, day, week, day_of_week, hour, minute, second;
-  TimeZonePtr timezone;  // nullptr = UTC
+  TimeZonePtr timezone;               // nullptr = UTC
   std::optional<Instant> start_date;  // inclusive
   std::optional<Instant> end_date;    // inclusive
   Jitter jitter;
@@ -73,12 +73,13 @@ class CronTrigger final : public Trigger {
   const std::string& field_text(int i) const { return fields_[static_cast<std::size_t>(i)].text; }
 
  protected:
-  std::optional<Instant> NextUnjittered(std::optional<Instant> previous, Instant now) const override;
+  std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
+                                        Instant now) const override;
 
  private:
   using Fields = std::array<engine_internal::CronField, engine_internal::kNumCronFields>;
-  CronTrigger(Fields fields, TimeZonePtr zone, std::optional<Instant> start, std::optional<Instant> end,
-              Jitter jitter, std::string crontab, bool day_or_weekday);
+  CronTrigger(Fields fields, TimeZonePtr zone, std::optional<Instant> start,
+              std::optional<Instant> end, Jitter jitter, std::string crontab, bool day_or_weekday);
 
   // The first fire instant >= unix second s, or nullopt.
   std::optional<std::int64_t> Search(std::int64_t s) const;

@@ -7,7 +7,8 @@
 namespace aps {
 
 Result<std::unique_ptr<DateTrigger>> DateTrigger::Create(Instant run_date, TimeZonePtr zone) {
-  return std::unique_ptr<DateTrigger>(new DateTrigger(run_date, zone ? std::move(zone) : UtcZone()));
+  return std::unique_ptr<DateTrigger>(
+      new DateTrigger(run_date, zone ? std::move(zone) : UtcZone()));
 }
 
 std::optional<Instant> DateTrigger::FirstAtOrAfter(Instant t) const {
@@ -20,7 +21,9 @@ std::optional<Instant> DateTrigger::NextUnjittered(std::optional<Instant> previo
   return run_date_;
 }
 
-std::string DateTrigger::Describe() const { return "date[" + FormatCivilSpace(run_date_, *zone_) + "]"; }
+std::string DateTrigger::Describe() const {
+  return "date[" + FormatCivilSpace(run_date_, *zone_) + "]";
+}
 
 std::string DateTrigger::ToText() const {
   std::string out = "date(run_date=";
@@ -31,6 +34,8 @@ std::string DateTrigger::ToText() const {
   return out;
 }
 
-std::unique_ptr<Trigger> DateTrigger::Clone() const { return std::unique_ptr<Trigger>(new DateTrigger(*this)); }
+std::unique_ptr<Trigger> DateTrigger::Clone() const {
+  return std::unique_ptr<Trigger>(new DateTrigger(*this));
+}
 
 }  // namespace aps

@@ -29,10 +29,12 @@ class DateTrigger final : public Trigger {
   Instant run_date() const { return run_date_; }
 
  protected:
-  std::optional<Instant> NextUnjittered(std::optional<Instant> previous, Instant now) const override;
+  std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
+                                        Instant now) const override;
 
  private:
-  DateTrigger(Instant run_date, TimeZonePtr zone) : Trigger({}, {}), run_date_(run_date), zone_(std::move(zone)) {}
+  DateTrigger(Instant run_date, TimeZonePtr zone)
+      : Trigger({}, {}), run_date_(run_date), zone_(std::move(zone)) {}
 
   Instant run_date_;
   TimeZonePtr zone_;

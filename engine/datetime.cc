@@ -10,8 +10,8 @@ namespace {
 bool Digits(std::string_view& s, int min_n, int max_n, std::int64_t* out) {
   int n = 0;
   std::int64_t v = 0;
-  while (n < max_n && static_cast<std::size_t>(n) < s.size() && s[static_cast<std::size_t>(n)] >= '0' &&
-         s[static_cast<std::size_t>(n)] <= '9') {
+  while (n < max_n && static_cast<std::size_t>(n) < s.size() &&
+         s[static_cast<std::size_t>(n)] >= '0' && s[static_cast<std::size_t>(n)] <= '9') {
     v = v * 10 + (s[static_cast<std::size_t>(n)] - '0');
     ++n;
   }
@@ -28,10 +28,11 @@ bool Consume(std::string_view& s, char c) {
 }
 
 Status Invalid(std::string_view text, const char* why) {
-  return Status::Format(StatusCode::kInvalidArgument,
-                        "Invalid date string \"%.*s\": %s (expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]"
-                        "[Z|+HH:MM])",
-                        static_cast<int>(text.size() > 80 ? 80 : text.size()), text.data(), why);
+  return Status::Format(
+      StatusCode::kInvalidArgument,
+      "Invalid date string \"%.*s\": %s (expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]"
+      "[Z|+HH:MM])",
+      static_cast<int>(text.size() > 80 ? 80 : text.size()), text.data(), why);
 }
 
 void AppendOffset(std::string* out, std::int32_t off) {
@@ -51,8 +52,8 @@ std::string FormatWithOffset(Instant t, std::int32_t off, char sep) {
   const std::int64_t us = t.subsecond_micros();
   const CivilSecond c = CivilFromUnixSeconds(secs + off);
   char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d%c%02d:%02d:%02d", c.year, c.month, c.day, sep, c.hour,
-                c.minute, c.second);
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d%c%02d:%02d:%02d", c.year, c.month, c.day, sep,
+                c.hour, c.minute, c.second);
   std::string out(buf);
   if (us != 0) {
     std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(us));
@@ -122,8 +123,8 @@ Result<ParsedDateTime> ParseDateTimeFields(std::string_view text) {
 Result<Instant> ParseDateTime(std::string_view text, const TimeZone& zone) {
   Result<ParsedDateTime> p = ParseDateTimeFields(text);
   if (!p.ok()) return p.status();
-  const std::int64_t secs = p->has_offset ? UnixSecondsFromCivil(p->civil) - p->offset_seconds
-                                          : Localize(zone, p->civil);
+  const std::int64_t secs =
+      p->has_offset ? UnixSecondsFromCivil(p->civil) - p->offset_seconds : Localize(zone, p->civil);
   return Instant{secs * kMicrosPerSecond + p->micros};
 }
 
@@ -179,7 +180,8 @@ std::string FormatSecondsNumber(std::int64_t micros) {
   char buf[48];
   const bool neg = micros < 0;
   const std::int64_t a = neg ? -micros : micros;
-  std::snprintf(buf, sizeof(buf), "%s%lld", neg ? "-" : "", static_cast<long long>(a / kMicrosPerSecond));
+  std::snprintf(buf, sizeof(buf), "%s%lld", neg ? "-" : "",
+                static_cast<long long>(a / kMicrosPerSecond));
   std::string out(buf);
   std::int64_t frac = a % kMicrosPerSecond;
   if (frac != 0) {

@@ -12,7 +12,8 @@ constexpr std::int64_t kMaxInstantUs = 253402300799LL * kMicrosPerSecond;
 
 }  // namespace
 
-Result<std::unique_ptr<IntervalTrigger>> IntervalTrigger::Create(const IntervalOptions& o, Instant now) {
+Result<std::unique_ptr<IntervalTrigger>> IntervalTrigger::Create(const IntervalOptions& o,
+                                                                 Instant now) {
   const std::int64_t us = o.interval.count();
   if (us <= 0) {
     return Status::Format(StatusCode::kInvalidArgument,
@@ -37,7 +38,8 @@ std::optional<Instant> IntervalTrigger::FirstAtOrAfter(Instant t) const {
   return Instant{start_.us + k * interval_us_};
 }
 
-std::optional<Instant> IntervalTrigger::NextUnjittered(std::optional<Instant> previous, Instant now) const {
+std::optional<Instant> IntervalTrigger::NextUnjittered(std::optional<Instant> previous,
+                                                       Instant now) const {
   std::optional<Instant> next;
   if (previous) {
     if (previous->us > kMaxInstantUs - interval_us_) return std::nullopt;
@@ -49,7 +51,9 @@ std::optional<Instant> IntervalTrigger::NextUnjittered(std::optional<Instant> pr
   return next;
 }
 
-std::string IntervalTrigger::Describe() const { return "interval[" + FormatTimedelta(interval_us_) + "]"; }
+std::string IntervalTrigger::Describe() const {
+  return "interval[" + FormatTimedelta(interval_us_) + "]";
+}
 
 std::string IntervalTrigger::ToText() const {
   std::string out = "interval(seconds=" + FormatSecondsNumber(interval_us_) + ", start_date=";

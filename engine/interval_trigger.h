@@ -33,7 +33,8 @@ struct IntervalOptions {
 class IntervalTrigger final : public Trigger {
  public:
   // Create() — `now` is only used for the default start_date. Allocates; any thread.
-  static Result<std::unique_ptr<IntervalTrigger>> Create(const IntervalOptions& options, Instant now);
+  static Result<std::unique_ptr<IntervalTrigger>> Create(const IntervalOptions& options,
+                                                         Instant now);
 
   TriggerKind kind() const override { return TriggerKind::kInterval; }
   std::optional<Instant> FirstAtOrAfter(Instant t) const override;
@@ -46,11 +47,12 @@ class IntervalTrigger final : public Trigger {
   Instant start_date() const { return start_; }
 
  protected:
-  std::optional<Instant> NextUnjittered(std::optional<Instant> previous, Instant now) const override;
+  std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
+                                        Instant now) const override;
 
  private:
-  IntervalTrigger(std::int64_t interval_us, TimeZonePtr zone, Instant start, std::optional<Instant> end,
-                  Jitter jitter)
+  IntervalTrigger(std::int64_t interval_us, TimeZonePtr zone, Instant start,
+                  std::optional<Instant> end, Jitter jitter)
       : Trigger(jitter, end), interval_us_(interval_us), zone_(std::move(zone)), start_(start) {}
 
   std::int64_t interval_us_;

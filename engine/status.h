@@ -28,11 +28,12 @@ enum class StatusCode : std::uint8_t {
   kResourceExhausted,  // a capacity or an allocation ran out; retry later or configure more
   kNotFound,           // the named thing (job id, zone, store alias) does not exist
   kAlreadyExists,      // the id or name is taken
-  kFailedPrecondition, // wrong state for this call (not running, already running); retrying won't help
-  kOutOfRange,         // a value or a search left the supported range (e.g. past year 9999)
-  kUnavailable,        // transient: retry
-  kDataLoss,           // store corruption, unreadable record
-  kInternal,           // a bug in aps
+  kFailedPrecondition,  // wrong state for this call (not running, already running); retrying won't
+                        // help
+  kOutOfRange,          // a value or a search left the supported range (e.g. past year 9999)
+  kUnavailable,         // transient: retry
+  kDataLoss,            // store corruption, unreadable record
+  kInternal,            // a bug in aps
 };
 
 // ToString(StatusCode) — "InvalidArgument" etc. Never allocates, never blocks; any thread.
@@ -47,7 +48,8 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string_view message) noexcept;
 
   // Builds a message printf-style. Never allocates (formats into the inline buffer).
-  [[gnu::format(printf, 2, 3)]] static Status Format(StatusCode code, const char* fmt, ...) noexcept;
+  [[gnu::format(printf, 2, 3)]] static Status Format(StatusCode code, const char* fmt,
+                                                     ...) noexcept;
 
   bool ok() const noexcept { return code_ == StatusCode::kOk; }
   StatusCode code() const noexcept { return code_; }

@@ -88,7 +88,9 @@ constexpr int WeekdayFromDays(std::int64_t days) {
   std::int64_t w = (days + 3) % 7;
   return static_cast<int>(w < 0 ? w + 7 : w);
 }
-constexpr int Weekday(std::int64_t y, int m, int d) { return WeekdayFromDays(DaysFromCivil(y, m, d)); }
+constexpr int Weekday(std::int64_t y, int m, int d) {
+  return WeekdayFromDays(DaysFromCivil(y, m, d));
+}
 
 // ISO-8601 week number (1..53) of a date.
 constexpr int IsoWeek(std::int64_t y, int m, int d) {
@@ -114,9 +116,12 @@ constexpr CivilSecond CivilFromUnixSeconds(std::int64_t s) {
   const std::int64_t days = FloorDiv(s, 86400);
   const std::int64_t sod = s - days * 86400;
   const CivilDay d = CivilFromDays(days);
-  return CivilSecond{static_cast<std::int32_t>(d.year), d.month, d.day,
+  return CivilSecond{static_cast<std::int32_t>(d.year),
+                     d.month,
+                     d.day,
                      static_cast<std::int32_t>(sod / 3600),
-                     static_cast<std::int32_t>(sod / 60 % 60), static_cast<std::int32_t>(sod % 60)};
+                     static_cast<std::int32_t>(sod / 60 % 60),
+                     static_cast<std::int32_t>(sod % 60)};
 }
 
 constexpr bool IsValidCivil(const CivilSecond& c) {

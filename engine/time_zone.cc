@@ -14,10 +14,11 @@
 // POSIX rules (IEEE Std 1003.1 "TZ", with the RFC 8536 extensions: hours up to ±167 in rule times,
 // quoted <...> names). Transitions for year Y are computed from the rule on demand; nothing is
 // cached, so a zone is immutable and thread-safe. The range is years 1..9999.
+#include "engine/time_zone.h"
+
 #include <cstdio>
 #include <cstring>
 
-#include "engine/time_zone.h"
 #include "platform/tzdb.h"
 
 namespace aps {
@@ -90,10 +91,10 @@ bool ParseFixedOffset(std::string_view s, std::int32_t* offset) {
 
 struct PosixDate {
   enum Kind : std::uint8_t { kJulian1, kJulian0, kMonthWeekDay } kind = kMonthWeekDay;
-  int n = 0;      // J: 1..365; n: 0..365
-  int month = 0;  // M
-  int week = 0;   // 1..5 (5 = last)
-  int wday = 0;   // 0 = Sunday (POSIX)
+  int n = 0;                 // J: 1..365; n: 0..365
+  int month = 0;             // M
+  int week = 0;              // 1..5 (5 = last)
+  int wday = 0;              // 0 = Sunday (POSIX)
   std::int32_t time = 7200;  // seconds after local midnight, may be negative or > 24 h
 };
 
@@ -124,12 +125,12 @@ class PosixParser {
       spec->dst_offset = -off;
     }
     if (s_.empty()) {
-      return Error(
-          "has a DST name but no transition rules; add them, e.g. ',M3.2.0,M11.1.0'");
+      return Error("has a DST name but no transition rules; add them, e.g. ',M3.2.0,M11.1.0'");
     }
     if (s_[0] != ',') return Error("expected ',' before the DST start rule");
     s_.remove_prefix(1);
-    if (!Date(&spec->start)) return Error("malformed DST start rule (expected Jn, n or Mm.w.d[/time])");
+    if (!Date(&spec->start))
+      return Error("malformed DST start rule (expected Jn, n or Mm.w.d[/time])");
     if (s_.empty() || s_[0] != ',') return Error("expected ',' before the DST end rule");
     s_.remove_prefix(1);
     if (!Date(&spec->end)) return Error("malformed DST end rule (expected Jn, n or Mm.w.d[/time])");
@@ -168,8 +169,8 @@ class PosixParser {
 
   bool Number(int* v, int max_digits) {
     int n = 0, x = 0;
-    while (n < max_digits && static_cast<std::size_t>(n) < s_.size() && s_[static_cast<std::size_t>(n)] >= '0' &&
-           s_[static_cast<std::size_t>(n)] <= '9') {
+    while (n < max_digits && static_cast<std::size_t>(n) < s_.size() &&
+           s_[static_cast<std::size_t>(n)] >= '0' && s_[static_cast<std::size_t>(n)] <= '9') {
       x = x * 10 + (s_[static_cast<std::size_t>(n)] - '0');
       ++n;
     }
@@ -241,9 +242,7 @@ std::int64_t RuleLocalSeconds(const PosixDate& d, std::int64_t year) {
       if (IsLeapYear(year) && d.n >= 60) day += 1;
       break;
     }
-    case PosixDate::kJulian0:
-      day = DaysFromCivil(year, 1, 1) + d.n;
-      break;
+    case PosixDate::kJulian0: day = DaysFromCivil(year, 1, 1) + d.n; break;
     case PosixDate::kMonthWeekDay: {
       const std::int64_t first = DaysFromCivil(year, d.month, 1);
       // POSIX weekday: 0 = Sunday. WeekdayFromDays: 0 = Monday.
@@ -337,8 +336,8 @@ class PosixZone final : public TimeZone {
 bool LooksLikeIanaName(std::string_view name) {
   if (name.empty() || name[0] == '/' || name.find("..") != std::string_view::npos) return false;
   for (char ch : name) {
-    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                    ch == '/' || ch == '_' || ch == '-' || ch == '+';
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '/' || ch == '_' || ch == '-' || ch == '+';
     if (!ok) return false;
   }
   return true;
@@ -373,10 +372,13 @@ Result<TimeZonePtr> LoadTimeZone(std::string_view name) {
     Result<TimeZonePtr> sys = platform::LoadSystemTimeZone(name);
     if (sys.ok()) return sys;
   }
-  // A POSIX rule string has a digit (the offset) somewhere.
+  // A POSIX rule string has a digit (the offset). An IANA-looking name with a digit
+  // ("Etc/GMT+5" missing from the database) is reported as an unknown zone, not a POSIX error.
   bool has_digit = false;
   for (char ch : name) has_digit |= (ch >= '0' && ch <= '9');
-  if (has_digit && name.find('/') == std::string_view::npos) {
+  const bool posix_shaped = name.find(',') != std::string_view::npos || name[0] == '<' ||
+                            name.find('/') == std::string_view::npos;
+  if (has_digit && posix_shaped) {
     Result<TimeZonePtr> posix = ParsePosixTimeZone(name);
     if (posix.ok()) return posix;
     return Status::Format(StatusCode::kInvalidArgument, "invalid time zone \"%.*s\": %s",

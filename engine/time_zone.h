@@ -3,7 +3,8 @@
 // A TimeZone maps instants to civil time and back, reporting DST gaps ("skipped" civil times)
 // and folds ("repeated" civil times) the way cctz does. Three kinds exist:
 //   * "UTC" and fixed offsets ("UTC+05:30", "+05:30", "UTC-3") — no database needed;
-//   * POSIX TZ rule strings ("EST5EDT,M3.2.0,M11.1.0", "<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45")
+//   * POSIX TZ rule strings ("EST5EDT,M3.2.0,M11.1.0",
+//   "<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45")
 //     — no database needed, so firmware has real DST rules;
 //   * IANA names ("Europe/Helsinki"), through the platform's zone database (platform/tzdb.h;
 //     on Linux the system tzdata read by cctz). Names are case-sensitive.

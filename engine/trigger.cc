@@ -22,7 +22,8 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 }  // namespace
 
-Trigger::Trigger(Jitter jitter, std::optional<Instant> end_date) : jitter_(jitter), end_date_(end_date) {
+Trigger::Trigger(Jitter jitter, std::optional<Instant> end_date)
+    : jitter_(jitter), end_date_(end_date) {
   if (jitter_.max_us > 0 && jitter_.seed == 0) {
     const std::uint32_t n = g_seed_counter.fetch_add(1, std::memory_order_relaxed);
     jitter_.seed = Mix(reinterpret_cast<std::uintptr_t>(this) ^ (std::uint64_t{n} << 32)) | 1;
@@ -33,7 +34,8 @@ std::optional<Instant> Trigger::Next(std::optional<Instant> previous, Instant no
   std::optional<Instant> t = NextUnjittered(previous, now);
   if (!t || jitter_.max_us <= 0) return t;
   const std::uint64_t span = static_cast<std::uint64_t>(jitter_.max_us) + 1;
-  Instant j{t->us + static_cast<std::int64_t>(Mix(jitter_.seed ^ static_cast<std::uint64_t>(t->us)) % span)};
+  Instant j{t->us + static_cast<std::int64_t>(
+                        Mix(jitter_.seed ^ static_cast<std::uint64_t>(t->us)) % span)};
   if (end_date_ && j > *end_date_) j = *end_date_;
   return j;
 }
@@ -43,7 +45,8 @@ void Trigger::AppendJitterText(std::string* out) const {
   *out += ", jitter=";
   *out += FormatSecondsNumber(jitter_.max_us);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), ", jitter_seed=%llu", static_cast<unsigned long long>(jitter_.seed));
+  std::snprintf(buf, sizeof(buf), ", jitter_seed=%llu",
+                static_cast<unsigned long long>(jitter_.seed));
   *out += buf;
 }
 

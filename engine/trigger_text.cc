@@ -7,10 +7,10 @@
 #include "engine/calendar_interval_trigger.h"
 #include "engine/combining_trigger.h"
 #include "engine/cron_trigger.h"
-#include "engine/datetime.h"
 #include "engine/date_trigger.h"
-#include "engine/interval_trigger.h"
+#include "engine/datetime.h"
 #include "engine/internal/text_util.h"
+#include "engine/interval_trigger.h"
 
 namespace aps {
 namespace {
@@ -37,7 +37,8 @@ class SpecParser {
                           all_.size() - s_.size(), what);
   }
   void Skip() {
-    while (!s_.empty() && (s_[0] == ' ' || s_[0] == '\t' || s_[0] == '\n' || s_[0] == '\r')) s_.remove_prefix(1);
+    while (!s_.empty() && (s_[0] == ' ' || s_[0] == '\t' || s_[0] == '\n' || s_[0] == '\r'))
+      s_.remove_prefix(1);
   }
   bool Eat(char c) {
     Skip();
@@ -73,7 +74,9 @@ class SpecParser {
     if (depth > 32) return Error("triggers nested too deeply");
     TriggerSpec spec;
     spec.type = std::string(Ident());
-    if (spec.type.empty()) return Error("expected a trigger name (cron, crontab, interval, date, calendarinterval, and, or)");
+    if (spec.type.empty())
+      return Error(
+          "expected a trigger name (cron, crontab, interval, date, calendarinterval, and, or)");
     if (!Eat('(')) return Error("expected '(' after the trigger name");
     if (Eat(')')) return spec;
     for (;;) {
@@ -100,7 +103,9 @@ class SpecParser {
             APS_RETURN_IF_ERROR(Quoted(&a.value));
           } else {
             std::size_t n = 0;
-            while (n < s_.size() && (IsIdentChar(s_[n]) || s_[n] == '.' || s_[n] == '-' || s_[n] == '+')) ++n;
+            while (n < s_.size() &&
+                   (IsIdentChar(s_[n]) || s_[n] == '.' || s_[n] == '-' || s_[n] == '+'))
+              ++n;
             if (n == 0) return Error("expected a value");
             a.value = std::string(s_.substr(0, n));
             a.is_number = true;
@@ -121,7 +126,8 @@ class SpecParser {
 // Reads the arguments of one spec, checking that each is known and used once.
 class ArgReader {
  public:
-  ArgReader(const TriggerSpec& spec, std::initializer_list<const char*> known) : spec_(spec), known_(known) {}
+  ArgReader(const TriggerSpec& spec, std::initializer_list<const char*> known)
+      : spec_(spec), known_(known) {}
 
   Status CheckKnown() const {
     for (const TriggerSpec::Arg& a : spec_.args) {
@@ -134,8 +140,9 @@ class ArgReader {
           if (!list.empty()) list += ", ";
           list += k;
         }
-        return Status::Format(StatusCode::kInvalidArgument, "%s: unknown argument \"%s\" (known: %s)",
-                              spec_.type.c_str(), a.key.c_str(), list.c_str());
+        return Status::Format(StatusCode::kInvalidArgument,
+                              "%s: unknown argument \"%s\" (known: %s)", spec_.type.c_str(),
+                              a.key.c_str(), list.c_str());
       }
       int count = 0;
       for (const TriggerSpec::Arg& b : spec_.args) count += b.key == a.key;
@@ -168,7 +175,8 @@ class ArgReader {
     }
     if (neg) x = -x;
     if (!ok || x < lo || x > hi) {
-      return Status::Format(StatusCode::kInvalidArgument, "%s: %s must be an integer from %d to %d, got \"%s\"",
+      return Status::Format(StatusCode::kInvalidArgument,
+                            "%s: %s must be an integer from %d to %d, got \"%s\"",
                             spec_.type.c_str(), key, lo, hi, a->value.c_str());
     }
     *out = static_cast<int>(x);
@@ -180,7 +188,8 @@ class ArgReader {
     if (!a) return OkStatus();
     Result<std::int64_t> v = ParseDecimalMicros(a->value, unit_us);
     if (!v.ok()) {
-      return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key, v.status().message());
+      return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key,
+                            v.status().message());
     }
     *out = *v;
     return OkStatus();
@@ -193,7 +202,9 @@ class ArgReader {
       return OkStatus();
     }
     Result<TimeZonePtr> z = LoadTimeZone(a->value);
-    if (!z.ok()) return Status::Format(StatusCode::kInvalidArgument, "%s: %s", spec_.type.c_str(), z.status().message());
+    if (!z.ok())
+      return Status::Format(StatusCode::kInvalidArgument, "%s: %s", spec_.type.c_str(),
+                            z.status().message());
     *out = *z;
     return OkStatus();
   }
@@ -202,7 +213,9 @@ class ArgReader {
     const TriggerSpec::Arg* a = Get(key);
     if (!a) return OkStatus();
     Result<Instant> t = ParseDateTime(a->value, zone);
-    if (!t.ok()) return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key, t.status().message());
+    if (!t.ok())
+      return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key,
+                            t.status().message());
     *out = *t;
     return OkStatus();
   }
@@ -211,10 +224,13 @@ class ArgReader {
     const TriggerSpec::Arg* a = Get(key);
     if (!a) return OkStatus();
     Result<ParsedDateTime> p = ParseDateTimeFields(a->value);
-    if (!p.ok()) return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key, p.status().message());
+    if (!p.ok())
+      return Status::Format(StatusCode::kInvalidArgument, "%s: %s: %s", spec_.type.c_str(), key,
+                            p.status().message());
     if (p->has_time || p->has_offset) {
-      return Status::Format(StatusCode::kInvalidArgument, "%s: %s must be a date (YYYY-MM-DD), got \"%s\"",
-                            spec_.type.c_str(), key, a->value.c_str());
+      return Status::Format(StatusCode::kInvalidArgument,
+                            "%s: %s must be a date (YYYY-MM-DD), got \"%s\"", spec_.type.c_str(),
+                            key, a->value.c_str());
     }
     *out = CivilDay{p->civil.year, p->civil.month, p->civil.day};
     return OkStatus();
@@ -222,7 +238,9 @@ class ArgReader {
 
   Status JitterArgs(Jitter* out) const {
     APS_RETURN_IF_ERROR(Seconds("jitter", kMicrosPerSecond, &out->max_us));
-    if (out->max_us < 0) return Status::Format(StatusCode::kInvalidArgument, "%s: jitter must not be negative", spec_.type.c_str());
+    if (out->max_us < 0)
+      return Status::Format(StatusCode::kInvalidArgument, "%s: jitter must not be negative",
+                            spec_.type.c_str());
     if (const TriggerSpec::Arg* a = Get("jitter_seed")) {
       std::uint64_t x = 0;
       bool ok = !a->value.empty() && a->value.size() <= 20;
@@ -230,7 +248,9 @@ class ArgReader {
         ok = ok && c >= '0' && c <= '9';
         x = x * 10 + static_cast<std::uint64_t>(c - '0');
       }
-      if (!ok) return Status::Format(StatusCode::kInvalidArgument, "%s: jitter_seed must be a non-negative integer", spec_.type.c_str());
+      if (!ok)
+        return Status::Format(StatusCode::kInvalidArgument,
+                              "%s: jitter_seed must be a non-negative integer", spec_.type.c_str());
       out->seed = x;
     }
     return OkStatus();
@@ -249,7 +269,8 @@ Result<std::unique_ptr<Trigger>> Upcast(Result<std::unique_ptr<T>> r) {
 
 Status NoChildren(const TriggerSpec& spec) {
   if (!spec.children.empty()) {
-    return Status::Format(StatusCode::kInvalidArgument, "%s: does not take nested triggers", spec.type.c_str());
+    return Status::Format(StatusCode::kInvalidArgument, "%s: does not take nested triggers",
+                          spec.type.c_str());
   }
   for (const TriggerSpec::Arg& a : spec.args) {
     if (a.key.empty() && spec.type != "crontab") {
@@ -296,7 +317,8 @@ Result<std::int64_t> ParseDecimalMicros(std::string_view text, std::int64_t unit
       s.remove_prefix(1);
     }
   }
-  if (int_digits + frac_digits == 0 || !s.empty()) return bad("is not a number (expected e.g. 2, 1.5)");
+  if (int_digits + frac_digits == 0 || !s.empty())
+    return bad("is not a number (expected e.g. 2, 1.5)");
   const std::uint64_t u = static_cast<std::uint64_t>(unit_us);
   if (ip != 0 && u > static_cast<std::uint64_t>(INT64_MAX / 4) / ip) return bad("is out of range");
   // frac * u / denom = a*frac + b*frac/denom with u = a*denom + b (b*frac < 10^18).
@@ -312,16 +334,19 @@ Result<std::int64_t> ParseDecimalMicros(std::string_view text, std::int64_t unit
 
 Result<TriggerSpec> ParseTriggerSpec(std::string_view text) { return SpecParser(text).ParseAll(); }
 
-Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant now, TimeZonePtr default_zone) {
+Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant now,
+                                              TimeZonePtr default_zone) {
   const std::string& type = spec.type;
   if (type == "cron") {
-    ArgReader r(spec, {"year", "month", "day", "week", "day_of_week", "hour", "minute", "second", "timezone",
-                       "start_date", "end_date", "jitter", "jitter_seed"});
+    ArgReader r(spec, {"year", "month", "day", "week", "day_of_week", "hour", "minute", "second",
+                       "timezone", "start_date", "end_date", "jitter", "jitter_seed"});
     APS_RETURN_IF_ERROR(r.CheckKnown());
     APS_RETURN_IF_ERROR(NoChildren(spec));
     CronOptions o;
-    std::optional<std::string>* fields[] = {&o.year, &o.month, &o.day, &o.week, &o.day_of_week, &o.hour, &o.minute, &o.second};
-    const char* names[] = {"year", "month", "day", "week", "day_of_week", "hour", "minute", "second"};
+    std::optional<std::string>* fields[] = {&o.year,        &o.month, &o.day,    &o.week,
+                                            &o.day_of_week, &o.hour,  &o.minute, &o.second};
+    const char* names[] = {"year",        "month", "day",    "week",
+                           "day_of_week", "hour",  "minute", "second"};
     for (int i = 0; i < 8; ++i) {
       if (const TriggerSpec::Arg* a = r.Get(names[i])) *fields[i] = a->value;
     }
@@ -342,7 +367,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
         expr = &a;
       }
     }
-    if (!expr) return InvalidArgument("crontab: missing the crontab line, e.g. crontab('0 9 * * 1-5')");
+    if (!expr)
+      return InvalidArgument("crontab: missing the crontab line, e.g. crontab('0 9 * * 1-5')");
     TimeZonePtr zone;
     std::optional<Instant> start, end;
     Jitter jitter;
@@ -353,8 +379,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     return Upcast(CronTrigger::FromCrontab(expr->value, zone, jitter, start, end));
   }
   if (type == "interval") {
-    ArgReader r(spec, {"weeks", "days", "hours", "minutes", "seconds", "microseconds", "timezone", "start_date",
-                       "end_date", "jitter", "jitter_seed"});
+    ArgReader r(spec, {"weeks", "days", "hours", "minutes", "seconds", "microseconds", "timezone",
+                       "start_date", "end_date", "jitter", "jitter_seed"});
     APS_RETURN_IF_ERROR(r.CheckKnown());
     APS_RETURN_IF_ERROR(NoChildren(spec));
     IntervalOptions o;
@@ -369,7 +395,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
       std::int64_t v = 0;
       APS_RETURN_IF_ERROR(r.Seconds(p.key, p.unit, &v));
       total += v;  // each part is bounded by INT64_MAX/2 ... sum checked below
-      if (total > INT64_MAX / 4 || total < -INT64_MAX / 4) return InvalidArgument("interval: too long");
+      if (total > INT64_MAX / 4 || total < -INT64_MAX / 4)
+        return InvalidArgument("interval: too long");
     }
     o.interval = std::chrono::microseconds(total);
     APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone));
@@ -389,8 +416,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     return Upcast(DateTrigger::Create(run ? *run : now, zone));
   }
   if (type == "calendarinterval") {
-    ArgReader r(spec, {"years", "months", "weeks", "days", "hour", "minute", "second", "timezone", "start_date",
-                       "end_date", "jitter", "jitter_seed"});
+    ArgReader r(spec, {"years", "months", "weeks", "days", "hour", "minute", "second", "timezone",
+                       "start_date", "end_date", "jitter", "jitter_seed"});
     APS_RETURN_IF_ERROR(r.CheckKnown());
     APS_RETURN_IF_ERROR(NoChildren(spec));
     CalendarIntervalOptions o;
@@ -409,13 +436,15 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
   }
   if (type == "and" || type == "or") {
     const bool is_and = type == "and";
-    ArgReader r(spec, is_and ? std::initializer_list<const char*>{"max_iterations", "jitter", "jitter_seed"}
-                             : std::initializer_list<const char*>{"jitter", "jitter_seed"});
+    ArgReader r(
+        spec, is_and ? std::initializer_list<const char*>{"max_iterations", "jitter", "jitter_seed"}
+                     : std::initializer_list<const char*>{"jitter", "jitter_seed"});
     APS_RETURN_IF_ERROR(r.CheckKnown());
     for (const TriggerSpec::Arg& a : spec.args) {
       if (a.key.empty()) {
-        return Status::Format(StatusCode::kInvalidArgument, "%s: unexpected positional argument '%s'",
-                              type.c_str(), a.value.c_str());
+        return Status::Format(StatusCode::kInvalidArgument,
+                              "%s: unexpected positional argument '%s'", type.c_str(),
+                              a.value.c_str());
       }
     }
     int max_iterations = CombiningTrigger::kDefaultMaxIterations;
@@ -426,8 +455,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     for (std::size_t i = 0; i < spec.children.size(); ++i) {
       Result<std::unique_ptr<Trigger>> k = BuildTrigger(spec.children[i], now, default_zone);
       if (!k.ok()) {
-        return Status::Format(StatusCode::kInvalidArgument, "%s, trigger %zu: %s", type.c_str(), i + 1,
-                              k.status().message());
+        return Status::Format(StatusCode::kInvalidArgument, "%s, trigger %zu: %s", type.c_str(),
+                              i + 1, k.status().message());
       }
       kids.push_back(std::move(k).value());
     }
@@ -440,7 +469,8 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
                         type.c_str());
 }
 
-Result<std::unique_ptr<Trigger>> ParseTrigger(std::string_view text, Instant now, TimeZonePtr default_zone) {
+Result<std::unique_ptr<Trigger>> ParseTrigger(std::string_view text, Instant now,
+                                              TimeZonePtr default_zone) {
   Result<TriggerSpec> spec = ParseTriggerSpec(text);
   if (!spec.ok()) return spec.status();
   return BuildTrigger(*spec, now, std::move(default_zone));

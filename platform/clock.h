@@ -61,7 +61,8 @@ class Waiter {
   virtual void WaitUntil(Deadline deadline) noexcept = 0;
 
   // Wake() — wakes the owner (or makes its next WaitUntil() return at once). Never allocates,
-  // never blocks; any thread.
+  // never blocks; any thread (async-signal-safe on Linux). The Waiter must outlive every
+  // concurrent Wake() call.
   virtual void Wake() noexcept = 0;
 };
 
@@ -76,6 +77,9 @@ class Clock {
   // settimeofday, resume from suspend). Never allocates, never blocks; any thread.
   virtual std::int64_t WallMicros() const noexcept = 0;
 
+  // To read a consistent (epoch, monotonic, wall) triple: read WallEpoch(), then Now() and
+  // WallMicros(), then WallEpoch() again, and retry if the two epochs differ.
+  //
   // WallEpoch() — a counter that changes whenever the wall clock was stepped relative to the
   // monotonic clock (by more than the platform's tolerance, see the implementation) since the
   // last call by anyone. A scheduler compares it with the value it saw last and re-maps
@@ -83,12 +87,14 @@ class Clock {
   // Never allocates, never blocks; any thread.
   virtual std::uint32_t WallEpoch() const noexcept = 0;
 
-  // NewWaiter() — a Waiter driven by this clock. Allocates; any thread (call at init).
+  // NewWaiter() — a Waiter driven by this clock, or nullptr when memory ran out. Allocates; any
+  // thread (call at init).
   virtual std::unique_ptr<Waiter> NewWaiter() = 0;
 };
 
 // SystemClock() — the process-wide real clock of this platform (Linux: CLOCK_MONOTONIC,
-// CLOCK_REALTIME, futex waiters with 1 ns timer slack). Never allocates after first use; any thread.
+// CLOCK_REALTIME, futex waiters with 1 ns timer slack). Never allocates after first use; any
+// thread.
 Clock& SystemClock() noexcept;
 
 }  // namespace aps::platform

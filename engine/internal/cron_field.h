@@ -46,10 +46,10 @@ struct CronExpr {
   };
   Kind kind = kAll;
   int first = 0;
-  int last = 0;  // -1 = open-ended (a/step)
-  int step = 0;  // 0 = none
-  int nth = 0;       // kNthWeekday: 1..5
-  int weekday = 0;   // kNth/kLastWeekday: 0 = Monday
+  int last = 0;     // -1 = open-ended (a/step)
+  int step = 0;     // 0 = none
+  int nth = 0;      // kNthWeekday: 1..5
+  int weekday = 0;  // kNth/kLastWeekday: 0 = Monday
 };
 
 // A parsed field. Invariant: for every field but year and day, `mask` has bit v set iff value v
@@ -58,13 +58,13 @@ struct CronExpr {
 // month-dependent expression (last, Nth weekday) is present in `exprs`.
 struct CronField {
   CronFieldIndex index = kSecond;
-  bool is_default = true;    // not given by the user (str() omits it)
-  bool is_star = true;       // matches every value (fast paths)
+  bool is_default = true;        // not given by the user (str() omits it)
+  bool is_star = true;           // matches every value (fast paths)
   bool starts_with_star = true;  // the text starts with '*' (crontab's Vixie day/weekday rule)
   bool has_dynamic_day = false;
   std::uint64_t mask = 0;
   std::vector<CronExpr> exprs;
-  std::string text;          // normalized rendering (APScheduler's str() of the field)
+  std::string text;  // normalized rendering (APScheduler's str() of the field)
 };
 
 // ParseCronField()

@@ -41,9 +41,9 @@ class CctzZone final : public TimeZone {
     const cctz::time_zone::civil_lookup cl =
         tz_.lookup(cctz::civil_second(c.year, c.month, c.day, c.hour, c.minute, c.second));
     CivilLookup r;
-    r.kind = cl.kind == cctz::time_zone::civil_lookup::UNIQUE     ? CivilLookup::kUnique
+    r.kind = cl.kind == cctz::time_zone::civil_lookup::UNIQUE    ? CivilLookup::kUnique
              : cl.kind == cctz::time_zone::civil_lookup::SKIPPED ? CivilLookup::kSkipped
-                                                                  : CivilLookup::kRepeated;
+                                                                 : CivilLookup::kRepeated;
     r.pre = FromTp(cl.pre);
     r.trans = FromTp(cl.trans);
     r.post = FromTp(cl.post);

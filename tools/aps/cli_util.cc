@@ -37,7 +37,9 @@ Result<TriggerSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("a trigger SPEC must be a JSON object");
   auto type = j.find("type");
   if (type == j.end() || !type->is_string()) {
-    return InvalidArgument("a trigger SPEC needs \"type\": one of cron, crontab, interval, date, calendarinterval, and, or");
+    return InvalidArgument(
+        "a trigger SPEC needs \"type\": one of cron, crontab, interval, date, calendarinterval, "
+        "and, or");
   }
   TriggerSpec spec;
   spec.type = type->get<std::string>();
@@ -92,7 +94,8 @@ Result<TriggerSpec> SpecFromKeyValues(std::string_view type, std::string_view te
       const char q = text[i++];
       std::size_t close = text.find(q, i);
       if (close == std::string_view::npos) {
-        return Status::Format(StatusCode::kInvalidArgument, "unterminated quote in the value of %s", a.key.c_str());
+        return Status::Format(StatusCode::kInvalidArgument, "unterminated quote in the value of %s",
+                              a.key.c_str());
       }
       a.value = std::string(text.substr(i, close - i));
       i = close + 1;

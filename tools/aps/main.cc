@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "tools/aps/demo_command.h"
 #include "tools/aps/next_command.h"
 
 int main(int argc, char** argv) {
@@ -9,7 +10,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'aps <command> --help' for a command's forms and examples.");
   auto run_next = aps::cli::AddNextCommand(app);
+  auto run_demo = aps::cli::AddDemoCommand(app);
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("next")) return run_next();
+  if (app.got_subcommand("demo")) return run_demo();
   return 2;
 }

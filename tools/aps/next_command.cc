@@ -27,7 +27,8 @@ struct NextArgs {
   bool quiet = false;
 };
 
-const char kNextHelp[] = R"HELP(Show when a schedule fires: one fire time per line, ISO-8601 with the UTC offset.
+const char kNextHelp[] =
+    R"HELP(Show when a schedule fires: one fire time per line, ISO-8601 with the UTC offset.
 
 Schedule forms (give exactly one):
   aps next '0 9 * * 1-5' --tz Europe/Helsinki -n 5
@@ -92,7 +93,8 @@ nlohmann::json BatchLine(const std::string& line) {
     return reply;
   };
   if (!req.contains("trigger")) return fail("missing \"trigger\"");
-  if (!req.contains("start") || !req["start"].is_string()) return fail("missing \"start\" (an ISO-8601 string)");
+  if (!req.contains("start") || !req["start"].is_string())
+    return fail("missing \"start\" (an ISO-8601 string)");
   long long n = 1;
   if (req.contains("max_fire_times")) {
     const nlohmann::json& m = req["max_fire_times"];
@@ -108,7 +110,8 @@ nlohmann::json BatchLine(const std::string& line) {
   Result<std::unique_ptr<Trigger>> trigger = BuildTrigger(*spec, *start);
   if (!trigger.ok()) return fail(trigger.status().message());
   nlohmann::json times = nlohmann::json::array();
-  for (Instant t : FireTimes(**trigger, *start, n)) times.push_back(FormatIso(t, *(*trigger)->zone()));
+  for (Instant t : FireTimes(**trigger, *start, n))
+    times.push_back(FormatIso(t, *(*trigger)->zone()));
   reply["fire_times"] = times;
   return reply;
 }
@@ -174,7 +177,8 @@ int RunNext(const NextArgs& a) {
   if (!a.quiet) std::cout << "# " << t.Describe() << " in " << t.zone()->name() << "\n";
   const std::vector<Instant> times = FireTimes(t, now, a.count);
   for (Instant x : times) std::cout << FormatIso(x, *t.zone()) << "\n";
-  if (!a.quiet && static_cast<long long>(times.size()) < a.count) std::cout << "# no further fire time\n";
+  if (!a.quiet && static_cast<long long>(times.size()) < a.count)
+    std::cout << "# no further fire time\n";
   return 0;
 }
 
@@ -184,7 +188,8 @@ int RunNextBatch(std::istream& in, std::ostream& out) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      out << R"({"id":null,"error":"empty line"})" << "\n";
+      out << R"({"id":null,"error":"empty line"})"
+          << "\n";
     } else {
       out << BatchLine(line).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
@@ -198,17 +203,20 @@ std::function<int()> AddNextCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("next", "show when a schedule fires");
   cmd->footer(kNextHelp);
   cmd->add_option("crontab", args->crontab, "a 5-field crontab line, e.g. '0 9 * * 1-5'");
-  cmd->add_option("--cron", args->cron, "CronTrigger fields as key=value, e.g. 'hour=9 minute=*/15'");
+  cmd->add_option("--cron", args->cron,
+                  "CronTrigger fields as key=value, e.g. 'hour=9 minute=*/15'");
   cmd->add_option("--interval", args->interval, "interval, e.g. 'hours=2' or 'minutes=1.5'");
   cmd->add_option("--date", args->date, "a one-off date, e.g. '2024-06-01 12:00'");
   cmd->add_option("--calendar-interval", args->calendar, "e.g. 'months=1 hour=9'");
   cmd->add_option("--trigger", args->trigger, "a trigger in the stable text form");
-  cmd->add_option("--tz", args->tz, "IANA zone, UTC+hh:mm or POSIX TZ rule (default: the system's zone)");
+  cmd->add_option("--tz", args->tz,
+                  "IANA zone, UTC+hh:mm or POSIX TZ rule (default: the system's zone)");
   cmd->add_option("--from", args->from, "compute from this instant instead of now");
   cmd->add_option("--start-date", args->start_date, "the trigger's start_date");
   cmd->add_option("--end-date", args->end_date, "the trigger's end_date (inclusive)");
   cmd->add_option("--jitter", args->jitter, "random delay of up to this many seconds");
-  cmd->add_option("-n,--count", args->count, "how many fire times (default 10)")->check(CLI::Range(0LL, kMaxFireTimes));
+  cmd->add_option("-n,--count", args->count, "how many fire times (default 10)")
+      ->check(CLI::Range(0LL, kMaxFireTimes));
   cmd->add_flag("--batch", args->batch, "JSON lines on stdin, one reply line each (see below)");
   cmd->add_flag("-q,--quiet", args->quiet, "print only the fire times");
   return [args] { return RunNext(*args); };
