@@ -112,13 +112,40 @@ std::optional<Instant> CalendarIntervalTrigger::NextUnjittered(std::optional<Ins
   return FromDate(*next);
 }
 
-std::optional<Instant> CalendarIntervalTrigger::FirstAtOrAfter(Instant t) const {
+std::optional<Instant> CalendarIntervalTrigger::FirstAtOrAfterImpl(
+    Instant t, std::optional<Instant> known) const {
   std::int64_t days = start_days_;
-  // Pure week/day periods: jump close to t in one step instead of walking.
+  const std::int64_t t_days = FloorDiv(t.unix_seconds_floor(), 86400) - 2;  // a date <= t's
   if (o_.years == 0 && o_.months == 0) {
+    // Pure week/day periods: the dates are start + k*step; jump close to t.
     const std::int64_t step = o_.weeks * 7 + o_.days;
-    const std::int64_t t_days = FloorDiv(t.unix_seconds_floor(), 86400) - 2;
     if (t_days > days) days += (t_days - days) / step * step;
+  } else if (o_.weeks == 0 && o_.days == 0) {
+    // Pure month/year periods keep the start's day of month: the candidate months are
+    // start + k*period; jump to the period just before t's month and walk from there.
+    const CivilDay s = CivilFromDays(start_days_);
+    const CivilDay td = CivilFromDays(t_days);
+    const std::int64_t period = o_.years * 12 + o_.months;
+    const std::int64_t months = (td.year - s.year) * 12 + (td.month - s.month) - 1;
+    if (months > period) {
+      std::int64_t k = months / period;
+      for (;; ++k) {  // the first k whose month has the start's day (bounded: <= 8 tries)
+        const std::int64_t m = s.month - 1 + k * period;
+        const std::int64_t y = s.year + m / 12;
+        if (y > 9999) return std::nullopt;
+        const int mo = static_cast<int>(m % 12) + 1;
+        if (s.day <= DaysInMonth(y, mo)) {
+          days = DaysFromCivil(y, mo, s.day);
+          break;
+        }
+      }
+    }
+  }
+  if (known && *known <= t) {
+    // Continue from a known fire date when it is closer than the jump target.
+    const CivilSecond c = ToCivil(*o_.timezone, known->unix_seconds_floor());
+    const std::int64_t k_days = DaysFromCivil(c.year, c.month, c.day);
+    if (k_days > days && k_days >= start_days_) days = k_days;
   }
   for (;;) {
     std::optional<Instant> f = FromDate(days);

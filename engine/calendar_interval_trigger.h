@@ -39,13 +39,13 @@ class CalendarIntervalTrigger final : public Trigger {
       const CalendarIntervalOptions& options, Instant now);
 
   TriggerKind kind() const override { return TriggerKind::kCalendarInterval; }
-  std::optional<Instant> FirstAtOrAfter(Instant t) const override;
   const TimeZonePtr& zone() const override { return o_.timezone; }
   std::string Describe() const override;
   std::string ToText() const override;
   std::unique_ptr<Trigger> Clone() const override;
 
  protected:
+  std::optional<Instant> FirstAtOrAfterImpl(Instant t, std::optional<Instant> known) const override;
   std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
                                         Instant now) const override;
 

@@ -26,8 +26,10 @@ Result<std::unique_ptr<CombiningTrigger>> CombiningTrigger::CreateOr(
       new CombiningTrigger(false, std::move(children), jitter, 0));
 }
 
-std::optional<Instant> CombiningTrigger::FirstAtOrAfter(Instant c) const {
+std::optional<Instant> CombiningTrigger::FirstAtOrAfterImpl(Instant c,
+                                                            std::optional<Instant> known) const {
   if (!is_and_) {
+    // An Or fire time is not necessarily a fire time of every child: no hint is passed.
     std::optional<Instant> best;
     for (const auto& child : children_) {
       std::optional<Instant> t = child->FirstAtOrAfter(c);
@@ -35,11 +37,20 @@ std::optional<Instant> CombiningTrigger::FirstAtOrAfter(Instant c) const {
     }
     return best;
   }
+  // Each child's latest answer is a fire time of that child <= the next candidate, so it is a
+  // valid `known` hint for the child's next question (first kMaxHints children; no heap).
+  constexpr std::size_t kMaxHints = 8;
+  std::optional<Instant> hints[kMaxHints];
+  if (known) {
+    for (auto& h : hints) h = known;  // an And fire time is every child's fire time
+  }
   for (int i = 0; i < max_iterations_; ++i) {
     Instant lo{INT64_MAX}, hi{INT64_MIN};
-    for (const auto& child : children_) {
-      std::optional<Instant> t = child->FirstAtOrAfter(c);
+    for (std::size_t k = 0; k < children_.size(); ++k) {
+      std::optional<Instant> t =
+          children_[k]->FirstAtOrAfter(c, k < kMaxHints ? hints[k] : std::nullopt);
       if (!t) return std::nullopt;
+      if (k < kMaxHints) hints[k] = t;
       if (*t < lo) lo = *t;
       if (*t > hi) hi = *t;
     }
@@ -51,7 +62,11 @@ std::optional<Instant> CombiningTrigger::FirstAtOrAfter(Instant c) const {
 
 std::optional<Instant> CombiningTrigger::NextUnjittered(std::optional<Instant> previous,
                                                         Instant now) const {
-  return FirstAtOrAfter(previous ? Instant{previous->us + 1} : now);
+  if (!previous) return FirstAtOrAfter(now);
+  // previous may carry the combination's jitter; only an And passes it on as a hint, and only
+  // when it is an exact fire time (no jitter).
+  const bool exact = is_and_ && jitter().max_us == 0;
+  return FirstAtOrAfter(Instant{previous->us + 1}, exact ? previous : std::nullopt);
 }
 
 std::string CombiningTrigger::Describe() const {

@@ -35,7 +35,6 @@ class CombiningTrigger final : public Trigger {
       std::vector<std::unique_ptr<Trigger>> children, Jitter jitter = {});
 
   TriggerKind kind() const override { return is_and_ ? TriggerKind::kAnd : TriggerKind::kOr; }
-  std::optional<Instant> FirstAtOrAfter(Instant t) const override;
   // The first child's zone.
   const TimeZonePtr& zone() const override { return children_.front()->zone(); }
   std::string Describe() const override;
@@ -45,6 +44,7 @@ class CombiningTrigger final : public Trigger {
   const std::vector<std::unique_ptr<Trigger>>& children() const { return children_; }
 
  protected:
+  std::optional<Instant> FirstAtOrAfterImpl(Instant t, std::optional<Instant> known) const override;
   std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
                                         Instant now) const override;
 

@@ -263,41 +263,47 @@ Status ParseItem(std::string_view item, CronFieldIndex index, CronDialect dialec
 
 std::uint64_t BitsFor(const CronExpr& e, int lo, int hi) {
   std::uint64_t m = 0;
-  int first = lo, last = hi, step = e.step != 0 ? e.step : 1;
+  int first = lo, last = hi;
+  const int step = e.step != 0 ? e.step : 1;
   if (e.kind == CronExpr::kRange || e.kind == CronExpr::kName) {
+    // APScheduler steps count from the range start (or the field minimum for *).
     first = e.first > lo ? e.first : lo;
     last = e.last >= 0 && e.last < hi ? e.last : hi;
-    // APScheduler steps count from the range start (or the field minimum for *).
-    for (int v = first; v <= last; v += step) {
-      if ((v - first) % step == 0) m |= std::uint64_t{1} << v;
-    }
-    return m;
   }
   for (int v = first; v <= last; v += step) m |= std::uint64_t{1} << v;
   return m;
 }
 
+void AppendInt(int v, std::string* out) {
+  char buf[12];
+  int n = 0;
+  unsigned u = v < 0 ? 0u - static_cast<unsigned>(v) : static_cast<unsigned>(v);
+  do {
+    buf[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) *out += '-';
+  while (n > 0) *out += buf[--n];
+}
+
 void AppendExprText(const CronExpr& e, CronFieldIndex index, std::string* out) {
-  char buf[48];
   switch (e.kind) {
     case CronExpr::kAll:
+      *out += '*';
       if (e.step != 0) {
-        std::snprintf(buf, sizeof(buf), "*/%d", e.step);
-        *out += buf;
-      } else {
-        *out += '*';
+        *out += '/';
+        AppendInt(e.step, out);
       }
       return;
     case CronExpr::kRange:
+      AppendInt(e.first, out);
       if (e.last != e.first && e.last >= 0) {
-        std::snprintf(buf, sizeof(buf), "%d-%d", e.first, e.last);
-      } else {
-        std::snprintf(buf, sizeof(buf), "%d", e.first);
+        *out += '-';
+        AppendInt(e.last, out);
       }
-      *out += buf;
       if (e.step != 0) {
-        std::snprintf(buf, sizeof(buf), "/%d", e.step);
-        *out += buf;
+        *out += '/';
+        AppendInt(e.step, out);
       }
       return;
     case CronExpr::kName: {
@@ -409,7 +415,7 @@ CronField DefaultCronField(CronFieldIndex index, bool star) {
     e.kind = CronExpr::kRange;
     e.first = e.last = kCronFieldMin[index];
     f.exprs.push_back(e);
-    f.text = std::to_string(e.first);
+    AppendInt(e.first, &f.text);
     f.is_star = false;
   }
   if (index != kYear) {

@@ -8,14 +8,18 @@
 //   * in a DST gap       -> read with the pre-transition offset (cctz's `pre`): the instant lies
 //                           after the gap, shifted by the DST delta (APScheduler 3.x);
 //   * in a DST fold      -> both instants, first occurrence then second (APScheduler 3.11/4.x).
-// Next fire time from instant s (APScheduler's start rules, rounded up to a whole second):
-//   1. c_s = civil(s); c1 = the smallest matching civil time >= c_s (FindCivil);
-//   2. if s lies in the first pass of a fold [R0, R1) (civil) and c1 is not inside [c_s, R1),
-//      the second occurrence of the smallest match in [R0, R1) comes before c1's instant;
-//   3. otherwise c1's instant (a repeated c1 at or after s's own pass: its first occurrence that
-//      is >= s).
-// Gap times are considered at their civil position: the search never returns an instant earlier
-// than s, and a gap time whose shifted instant equals a later real match fires once.
+// The next fire time from instant s (APScheduler's start rules, rounded up to a whole second)
+// is the smallest instant >= s of that set. Candidates, c_s being the civil time of s:
+//   1. c1 = the smallest matching civil time >= c_s, mapped as above (a repeated c1 gives its
+//      first occurrence that is >= s);
+//   2. if c1 is a gap time, the first real match after the gap, which may come before c1's
+//      shifted instant (Lord Howe's 30-minute gap: 02:28 shifts to 02:58, after 02:30..02:57);
+//   3. if s lies just after a gap, gap times behind c_s whose shifted instants are still >= s
+//      (hour=3, minute='0,30' across a 03:00-04:00 gap fires at 04:00 and 04:30);
+//   4. if s lies in the first pass of a fold, the second occurrence of the smallest match in
+//      the fold range (hourly 03:00 fires at 03:00 EEST, then 03:00 EET).
+// Equal instants from different civil times fire once. Every matching wall time therefore
+// fires exactly once (twice in a fold), and none is lost.
 //
 // FindCivil is an odometer over bit masks: year (by expression), month mask, a per-month day
 // mask (day expressions AND day_of_week AND ISO week, or day OR day_of_week for Vixie crontab),
@@ -24,6 +28,7 @@
 // years stop at 9999, so an impossible schedule (Feb 30) answers "none" in bounded time.
 #include "engine/cron_trigger.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "engine/datetime.h"
@@ -39,6 +44,9 @@ using engine_internal::kNumCronFields;
 namespace {
 
 constexpr int kMaxYear = 9999;
+// The largest UTC offset change a zone may make at once, plus margin (Pacific/Apia skipped
+// a whole day in 2011).
+constexpr std::int64_t kMaxShiftSeconds = 2 * 86400;
 
 // Smallest set bit >= v of `mask`, or -1.
 inline int NextBit(std::uint64_t mask, int v) {
@@ -145,9 +153,10 @@ Result<std::unique_ptr<CronTrigger>> CronTrigger::FromCrontab(std::string_view e
                                                engine_internal::kDay, engine_internal::kMonth,
                                                engine_internal::kDayOfWeek};
   Fields fields;
-  for (int i = 0; i < kNumCronFields; ++i) {
-    fields[static_cast<std::size_t>(i)] =
-        engine_internal::DefaultCronField(static_cast<CronFieldIndex>(i), /*star=*/false);
+  // year and week are "*", second is 0; the other five come from the line.
+  for (CronFieldIndex i :
+       {engine_internal::kYear, engine_internal::kWeek, engine_internal::kSecond}) {
+    fields[i] = engine_internal::DefaultCronField(i, /*star=*/false);
   }
   for (int i = 0; i < 5; ++i) {
     Result<CronField> f =
@@ -177,7 +186,7 @@ std::uint32_t CronTrigger::DayMask(std::int64_t year, int month) const {
   const std::uint32_t valid =
       static_cast<std::uint32_t>(((std::uint64_t{1} << (dim + 1)) - 1) & ~std::uint64_t{1});
   const std::uint32_t days = engine_internal::DayFieldMask(day, year, month);
-  if (dow.is_star && week.is_star) return days;
+  if (!day_or_weekday_ && dow.is_star && week.is_star) return days;
   const int first_wd = Weekday(year, month, 1);
   std::uint32_t wd_days = valid;
   if (!dow.is_star) {
@@ -289,7 +298,7 @@ bool CronTrigger::FindCivil(CivilSecond c, CivilSecond* out) const {
 
 std::optional<std::int64_t> CronTrigger::Search(std::int64_t s) const {
   const TimeZone& zone = *zone_;
-  const std::int32_t off = zone.OffsetAt(s).utc_offset_seconds;
+  const std::int32_t off = zone.UtcOffset(s);
   const std::int64_t local_s = s + off;
   CivilSecond cs = CivilFromUnixSeconds(local_s);
   if (cs.year > kMaxYear) return std::nullopt;
@@ -299,31 +308,76 @@ std::optional<std::int64_t> CronTrigger::Search(std::int64_t s) const {
   CivilSecond c1;
   const bool found = FindCivil(cs, &c1);
 
-  // Is s in the first pass of a fold? Only the next real offset change can make it so, and only
-  // if it is within a day (the civil fold range must reach back to c_s).
-  ZoneTransition tr;
-  std::int64_t probe = s;
-  for (int i = 0; i < 4 && zone.NextTransition(probe, &tr) && tr.at <= s + 86400; ++i) {
-    if (tr.offset_after == tr.offset_before) {
-      probe = tr.at;
-      continue;
+  // Offset changes around s: a gap that ended so shortly before s that its shifted times may
+  // still lie ahead, and the first real change after s (no-op transitions are skipped).
+  ZoneTransition tr, gap;
+  bool has_tr = false, has_gap = false, settled = false;
+  std::int64_t probe = s - kMaxShiftSeconds;
+  for (int i = 0; i < 8; ++i) {
+    if (!zone.NextTransition(probe, &tr)) {
+      settled = true;
+      break;
     }
-    if (tr.offset_after < tr.offset_before) {
-      const std::int64_t r0 = tr.at + tr.offset_after;   // fold range, civil seconds
-      const std::int64_t r1 = tr.at + tr.offset_before;  // exclusive
-      if (local_s >= r0 && (!found || UnixSecondsFromCivil(c1) >= r1)) {
-        CivilSecond c2;
-        if (FindCivil(CivilFromUnixSeconds(r0), &c2) && UnixSecondsFromCivil(c2) < r1) {
-          return UnixSecondsFromCivil(c2) - tr.offset_after;  // second occurrence
-        }
+    probe = tr.at;
+    if (tr.offset_after == tr.offset_before) continue;
+    if (tr.at > s) {
+      has_tr = settled = true;
+      break;
+    }
+    if (tr.offset_after > tr.offset_before && s < tr.at + (tr.offset_after - tr.offset_before)) {
+      gap = tr;
+      has_gap = true;
+    }
+  }
+
+  std::optional<std::int64_t> best;
+  auto consider = [&best](std::int64_t t) {
+    if (!best || t < *best) best = t;
+  };
+  // The second pass of a fold that s is in the first pass of: its matches come after c1's
+  // instant when c1 lies beyond the fold range.
+  if (has_tr && tr.offset_after < tr.offset_before) {
+    const std::int64_t r0 = tr.at + tr.offset_after;   // fold range, civil seconds
+    const std::int64_t r1 = tr.at + tr.offset_before;  // exclusive
+    if (local_s >= r0 && (!found || UnixSecondsFromCivil(c1) >= r1)) {
+      CivilSecond c2;
+      if (FindCivil(CivilFromUnixSeconds(r0), &c2) && UnixSecondsFromCivil(c2) < r1) {
+        consider(UnixSecondsFromCivil(c2) - tr.offset_after);  // second occurrence
       }
     }
-    break;
   }
-  if (!found) return std::nullopt;
-  const CivilLookup lk = zone.Lookup(c1);
-  if (lk.kind == CivilLookup::kRepeated && lk.pre < s) return lk.post;
-  return lk.pre;
+  // Gap times behind c_s whose shifted instants are still >= s.
+  if (has_gap) {
+    const std::int64_t g0 = gap.at + gap.offset_before;  // gap, civil seconds
+    const std::int64_t g1 = gap.at + gap.offset_after;   // exclusive
+    const std::int64_t from = std::max(g0, local_s - (gap.offset_after - gap.offset_before));
+    CivilSecond c3;
+    if (FindCivil(CivilFromUnixSeconds(from), &c3) && UnixSecondsFromCivil(c3) < g1) {
+      consider(UnixSecondsFromCivil(c3) - gap.offset_before);
+    }
+  }
+  if (found) {
+    // Fast path: read with s's offset, c1 names an instant before the next offset change, so
+    // that reading is valid (unique, or the first occurrence of a fold) and >= s.
+    const std::int64_t guess = UnixSecondsFromCivil(c1) - off;
+    if (settled && (!has_tr || guess < tr.at)) {
+      consider(guess);
+    } else {
+      const CivilLookup lk = zone.Lookup(c1);
+      if (lk.kind == CivilLookup::kRepeated) {
+        consider(lk.pre >= s ? lk.pre : lk.post);
+      } else {
+        consider(lk.pre);  // unique, or a gap time shifted by the DST delta
+      }
+      if (lk.kind == CivilLookup::kSkipped) {
+        // Real matches just after the gap may come before the shifted instant.
+        const std::int64_t gap_end = lk.trans + (UnixSecondsFromCivil(c1) - lk.post);
+        CivilSecond c4;
+        if (FindCivil(CivilFromUnixSeconds(gap_end), &c4)) consider(zone.Lookup(c4).pre);
+      }
+    }
+  }
+  return best;
 }
 
 std::optional<Instant> CronTrigger::NextUnjittered(std::optional<Instant> previous,
@@ -339,11 +393,11 @@ std::optional<Instant> CronTrigger::NextUnjittered(std::optional<Instant> previo
   const std::optional<std::int64_t> s = Search(CeilSeconds(start));
   if (!s) return std::nullopt;
   const Instant t = Instant::FromUnixSeconds(*s);
-  if (end_date() && t > *end_date()) return std::nullopt;
+  if (t > kMaxInstant || (end_date() && t > *end_date())) return std::nullopt;
   return t;
 }
 
-std::optional<Instant> CronTrigger::FirstAtOrAfter(Instant t) const {
+std::optional<Instant> CronTrigger::FirstAtOrAfterImpl(Instant t, std::optional<Instant>) const {
   return NextUnjittered(std::nullopt, t);
 }
 

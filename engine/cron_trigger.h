@@ -60,7 +60,6 @@ class CronTrigger final : public Trigger {
                                                           std::optional<Instant> end_date = {});
 
   TriggerKind kind() const override { return TriggerKind::kCron; }
-  std::optional<Instant> FirstAtOrAfter(Instant t) const override;
   const TimeZonePtr& zone() const override { return zone_; }
   std::string Describe() const override;
   std::string ToText() const override;
@@ -73,6 +72,7 @@ class CronTrigger final : public Trigger {
   const std::string& field_text(int i) const { return fields_[static_cast<std::size_t>(i)].text; }
 
  protected:
+  std::optional<Instant> FirstAtOrAfterImpl(Instant t, std::optional<Instant> known) const override;
   std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
                                         Instant now) const override;
 

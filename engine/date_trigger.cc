@@ -7,11 +7,14 @@
 namespace aps {
 
 Result<std::unique_ptr<DateTrigger>> DateTrigger::Create(Instant run_date, TimeZonePtr zone) {
+  if (run_date > kMaxInstant || run_date < kMinInstant) {
+    return InvalidArgument("run_date is outside 0001-01-01 .. 9999-12-31 UTC");
+  }
   return std::unique_ptr<DateTrigger>(
       new DateTrigger(run_date, zone ? std::move(zone) : UtcZone()));
 }
 
-std::optional<Instant> DateTrigger::FirstAtOrAfter(Instant t) const {
+std::optional<Instant> DateTrigger::FirstAtOrAfterImpl(Instant t, std::optional<Instant>) const {
   if (run_date_ < t) return std::nullopt;
   return run_date_;
 }

@@ -20,7 +20,6 @@ class DateTrigger final : public Trigger {
   static Result<std::unique_ptr<DateTrigger>> Create(Instant run_date, TimeZonePtr zone);
 
   TriggerKind kind() const override { return TriggerKind::kDate; }
-  std::optional<Instant> FirstAtOrAfter(Instant t) const override;
   const TimeZonePtr& zone() const override { return zone_; }
   std::string Describe() const override;
   std::string ToText() const override;
@@ -29,6 +28,7 @@ class DateTrigger final : public Trigger {
   Instant run_date() const { return run_date_; }
 
  protected:
+  std::optional<Instant> FirstAtOrAfterImpl(Instant t, std::optional<Instant> known) const override;
   std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
                                         Instant now) const override;
 

@@ -125,11 +125,15 @@ Result<Instant> ParseDateTime(std::string_view text, const TimeZone& zone) {
   if (!p.ok()) return p.status();
   const std::int64_t secs =
       p->has_offset ? UnixSecondsFromCivil(p->civil) - p->offset_seconds : Localize(zone, p->civil);
-  return Instant{secs * kMicrosPerSecond + p->micros};
+  const Instant t{secs * kMicrosPerSecond + p->micros};
+  if (t < kMinInstant || t > kMaxInstant) {
+    return Invalid(text, "the instant is outside 0001-01-01 .. 9999-12-31 23:59:59 UTC");
+  }
+  return t;
 }
 
 std::string FormatIso(Instant t, const TimeZone& zone) {
-  const std::int32_t off = zone.OffsetAt(t.unix_seconds_floor()).utc_offset_seconds;
+  const std::int32_t off = zone.UtcOffset(t.unix_seconds_floor());
   std::string out = FormatWithOffset(t, off, 'T');
   AppendOffset(&out, off);
   return out;

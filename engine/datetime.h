@@ -47,7 +47,8 @@ std::string FormatIsoUtc(Instant t);
 // ("2009-07-06 00:00:00 CEST"). Allocates.
 std::string FormatCivilSpace(Instant t, const TimeZone& zone);
 
-// FormatTimedelta() — Python's str(timedelta): "0:00:30", "7 days, 0:00:00", "1 day, 2:03:04.5".
+// FormatTimedelta() — Python's str(timedelta): "0:00:30", "7 days, 0:00:00", "1 day,
+// 2:03:04.500000".
 std::string FormatTimedelta(std::int64_t micros);
 
 // FormatSecondsNumber() — seconds as a compact decimal ("7200", "0.5", "1.000001"). Allocates.

@@ -8,7 +8,7 @@ namespace aps {
 namespace {
 
 // Latest instant we compute with (year 9999); beyond it there is no further fire time.
-constexpr std::int64_t kMaxInstantUs = 253402300799LL * kMicrosPerSecond;
+constexpr std::int64_t kMaxInstantUs = kMaxInstant.us;
 
 }  // namespace
 
@@ -22,7 +22,11 @@ Result<std::unique_ptr<IntervalTrigger>> IntervalTrigger::Create(const IntervalO
                           FormatTimedelta(us).c_str());
   }
   if (us > kMaxInstantUs) return InvalidArgument("The time interval is longer than 8000 years");
-  Instant start = o.start_date ? *o.start_date : Instant{now.us + us};
+  const Instant start = o.start_date ? *o.start_date : Instant{now.us + us};
+  if (start > kMaxInstant || start < kMinInstant) {
+    return InvalidArgument(
+        "start_date (default: now + interval) is outside 0001-01-01 .. 9999-12-31 UTC");
+  }
   if (o.end_date && *o.end_date < start && o.start_date) {
     return InvalidArgument("end_date cannot be earlier than start_date");
   }
@@ -30,7 +34,14 @@ Result<std::unique_ptr<IntervalTrigger>> IntervalTrigger::Create(const IntervalO
       new IntervalTrigger(us, o.timezone ? o.timezone : UtcZone(), start, o.end_date, o.jitter));
 }
 
-std::optional<Instant> IntervalTrigger::FirstAtOrAfter(Instant t) const {
+std::optional<Instant> IntervalTrigger::FirstAtOrAfterImpl(Instant t,
+                                                           std::optional<Instant>) const {
+  std::optional<Instant> first = Aligned(t);
+  if (first && end_date() && *first > *end_date()) return std::nullopt;
+  return first;
+}
+
+std::optional<Instant> IntervalTrigger::Aligned(Instant t) const {
   if (t <= start_) return start_;
   const std::int64_t elapsed = t.us - start_.us;  // > 0; no overflow: both within ±2^62
   const std::int64_t k = elapsed / interval_us_ + (elapsed % interval_us_ != 0 ? 1 : 0);
@@ -45,7 +56,7 @@ std::optional<Instant> IntervalTrigger::NextUnjittered(std::optional<Instant> pr
     if (previous->us > kMaxInstantUs - interval_us_) return std::nullopt;
     next = Instant{previous->us + interval_us_};
   } else {
-    next = FirstAtOrAfter(now);
+    next = Aligned(now);
   }
   if (!next || (end_date() && *next > *end_date())) return std::nullopt;
   return next;

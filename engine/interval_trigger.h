@@ -37,7 +37,6 @@ class IntervalTrigger final : public Trigger {
                                                          Instant now);
 
   TriggerKind kind() const override { return TriggerKind::kInterval; }
-  std::optional<Instant> FirstAtOrAfter(Instant t) const override;
   const TimeZonePtr& zone() const override { return zone_; }
   std::string Describe() const override;
   std::string ToText() const override;
@@ -47,6 +46,7 @@ class IntervalTrigger final : public Trigger {
   Instant start_date() const { return start_; }
 
  protected:
+  std::optional<Instant> FirstAtOrAfterImpl(Instant t, std::optional<Instant> known) const override;
   std::optional<Instant> NextUnjittered(std::optional<Instant> previous,
                                         Instant now) const override;
 
@@ -54,6 +54,9 @@ class IntervalTrigger final : public Trigger {
   IntervalTrigger(std::int64_t interval_us, TimeZonePtr zone, Instant start,
                   std::optional<Instant> end, Jitter jitter)
       : Trigger(jitter, end), interval_us_(interval_us), zone_(std::move(zone)), start_(start) {}
+
+  // The first start_ + k·interval >= t (k >= 0), ignoring end_date.
+  std::optional<Instant> Aligned(Instant t) const;
 
   std::int64_t interval_us_;
   TimeZonePtr zone_;

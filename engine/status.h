@@ -43,7 +43,8 @@ class [[nodiscard]] Status {
  public:
   static constexpr std::size_t kMaxMessage = 240;  // longer messages are truncated with "..."
 
-  constexpr Status() noexcept : code_(StatusCode::kOk), message_{} {}
+  // OK. Only the first message byte is written: OK results are on hot paths.
+  Status() noexcept : code_(StatusCode::kOk) { message_[0] = '\0'; }
   // Status(code, message): copies up to kMaxMessage bytes of `message`. Never allocates.
   Status(StatusCode code, std::string_view message) noexcept;
 

@@ -36,6 +36,11 @@ struct Instant {
   constexpr auto operator<=>(const Instant&) const = default;
 };
 
+// The supported range of instants: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z.
+// Dates outside it are rejected when parsed, and no trigger returns a fire time outside it.
+inline constexpr Instant kMinInstant{-62135596800LL * kMicrosPerSecond};
+inline constexpr Instant kMaxInstant{253402300799LL * kMicrosPerSecond + 999999};
+
 // Civil time to the second. Fields are not validated by the type; use IsValidCivil().
 struct CivilSecond {
   std::int32_t year = 1970;

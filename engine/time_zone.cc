@@ -394,7 +394,7 @@ Result<TimeZonePtr> LoadTimeZone(std::string_view name) {
 }
 
 CivilSecond ToCivil(const TimeZone& zone, std::int64_t unix_seconds) {
-  return CivilFromUnixSeconds(unix_seconds + zone.OffsetAt(unix_seconds).utc_offset_seconds);
+  return CivilFromUnixSeconds(unix_seconds + zone.UtcOffset(unix_seconds));
 }
 
 std::int64_t Localize(const TimeZone& zone, const CivilSecond& civil) {

@@ -37,6 +37,7 @@ std::optional<Instant> Trigger::Next(std::optional<Instant> previous, Instant no
   Instant j{t->us + static_cast<std::int64_t>(
                         Mix(jitter_.seed ^ static_cast<std::uint64_t>(t->us)) % span)};
   if (end_date_ && j > *end_date_) j = *end_date_;
+  if (j > kMaxInstant) j = kMaxInstant;
   return j;
 }
 

@@ -49,10 +49,17 @@ class Trigger {
   // never match answers nullopt quickly). Never allocates; never blocks; any thread.
   std::optional<Instant> Next(std::optional<Instant> previous, Instant now) const;
 
-  // FirstAtOrAfter() — the earliest instant >= t in this trigger's own schedule, as a fresh
-  // trigger would produce it (no previous fire), without jitter. And/Or use it to ask children
-  // from a candidate instant. Never allocates; any thread.
-  virtual std::optional<Instant> FirstAtOrAfter(Instant t) const = 0;
+  // FirstAtOrAfter()
+  //
+  // The earliest instant >= t in this trigger's own schedule, as a fresh trigger would produce
+  // it (no previous fire), without jitter. And/Or use it to ask children from a candidate
+  // instant. `known`, when given, must be an instant <= t at which this trigger fires (an
+  // earlier answer of FirstAtOrAfter): triggers that walk their schedule (calendar intervals)
+  // continue from it instead of from their start. Never allocates; any thread.
+  std::optional<Instant> FirstAtOrAfter(Instant t,
+                                        std::optional<Instant> known = std::nullopt) const {
+    return FirstAtOrAfterImpl(t, known);
+  }
 
   // The zone the trigger computes in and prints its times in.
   virtual const TimeZonePtr& zone() const = 0;
@@ -72,6 +79,9 @@ class Trigger {
 
  protected:
   Trigger(Jitter jitter, std::optional<Instant> end_date);
+
+  virtual std::optional<Instant> FirstAtOrAfterImpl(Instant t,
+                                                    std::optional<Instant> known) const = 0;
 
   // The un-jittered next fire time (end_date already applied).
   virtual std::optional<Instant> NextUnjittered(std::optional<Instant> previous,

@@ -169,9 +169,9 @@ class ArgReader {
     if (neg) v.remove_prefix(1);
     long long x = 0;
     bool ok = !v.empty() && v.size() <= 10;
-    for (char c : v) {
-      ok = ok && c >= '0' && c <= '9';
-      x = x * 10 + (c - '0');
+    for (std::size_t i = 0; ok && i < v.size(); ++i) {
+      ok = v[i] >= '0' && v[i] <= '9';
+      x = x * 10 + (v[i] - '0');
     }
     if (neg) x = -x;
     if (!ok || x < lo || x > hi) {
@@ -195,10 +195,33 @@ class ArgReader {
     return OkStatus();
   }
 
-  Status Zone(TimeZonePtr default_zone, TimeZonePtr* out) const {
+  // The trigger's zone, APScheduler's way: an explicit timezone; else the caller's default
+  // (a scheduler's or the CLI's zone); else the UTC offset written in the first of `date_keys`
+  // that has one (as a fixed-offset zone, so "2024-01-01T09:00:00+02:00" keeps +02:00); else UTC.
+  Status Zone(TimeZonePtr default_zone, TimeZonePtr* out,
+              std::initializer_list<const char*> date_keys) const {
     const TriggerSpec::Arg* a = Get("timezone");
+    if (!a && default_zone) {
+      *out = default_zone;
+      return OkStatus();
+    }
     if (!a) {
-      *out = default_zone ? default_zone : UtcZone();
+      *out = UtcZone();
+      for (const char* key : date_keys) {
+        const TriggerSpec::Arg* d = Get(key);
+        if (!d) continue;
+        Result<ParsedDateTime> p = ParseDateTimeFields(d->value);
+        if (!p.ok() || !p->has_offset) continue;
+        if (p->offset_seconds != 0) {
+          const std::int32_t o = p->offset_seconds < 0 ? -p->offset_seconds : p->offset_seconds;
+          char name[16];
+          std::snprintf(name, sizeof(name), "UTC%c%02d:%02d", p->offset_seconds < 0 ? '-' : '+',
+                        static_cast<int>(o / 3600), static_cast<int>(o / 60 % 60));
+          Result<TimeZonePtr> fixed = LoadTimeZone(name);
+          if (fixed.ok()) *out = *fixed;
+        }
+        break;
+      }
       return OkStatus();
     }
     Result<TimeZonePtr> z = LoadTimeZone(a->value);
@@ -243,10 +266,12 @@ class ArgReader {
                             spec_.type.c_str());
     if (const TriggerSpec::Arg* a = Get("jitter_seed")) {
       std::uint64_t x = 0;
-      bool ok = !a->value.empty() && a->value.size() <= 20;
-      for (char c : a->value) {
-        ok = ok && c >= '0' && c <= '9';
-        x = x * 10 + static_cast<std::uint64_t>(c - '0');
+      bool ok = !a->value.empty();
+      for (std::size_t i = 0; ok && i < a->value.size(); ++i) {
+        const char c = a->value[i];
+        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+        ok = c >= '0' && c <= '9' && x <= (UINT64_MAX - d) / 10;  // no wrap-around
+        x = x * 10 + d;
       }
       if (!ok)
         return Status::Format(StatusCode::kInvalidArgument,
@@ -296,37 +321,66 @@ Result<std::int64_t> ParseDecimalMicros(std::string_view text, std::int64_t unit
     neg = s[0] == '-';
     s.remove_prefix(1);
   }
-  std::uint64_t ip = 0, frac = 0, denom = 1;
-  int int_digits = 0, frac_digits = 0;
-  bool sticky = false;
-  while (!s.empty() && s[0] >= '0' && s[0] <= '9') {
-    if (++int_digits > 15) return bad("is out of range");
-    ip = ip * 10 + static_cast<std::uint64_t>(s[0] - '0');
+  // Collect the significant digits and where the decimal point goes, then apply the exponent
+  // ("1e-06", "2.5E3": JSON writers use them).
+  char digits[64];
+  int n = 0, point = -1;
+  bool sticky = false;  // a non-zero digit that did not fit
+  while (!s.empty() && ((s[0] >= '0' && s[0] <= '9') || (s[0] == '.' && point < 0))) {
+    if (s[0] == '.') {
+      point = n;
+    } else if (n < static_cast<int>(sizeof(digits))) {
+      digits[n++] = s[0];
+    } else if (point < 0) {
+      return bad("is out of range");
+    } else {
+      sticky |= s[0] != '0';
+    }
     s.remove_prefix(1);
   }
-  if (!s.empty() && s[0] == '.') {
+  if (n == 0) return bad("is not a number (expected e.g. 2, 1.5)");
+  if (point < 0) point = n;
+  if (!s.empty() && (s[0] == 'e' || s[0] == 'E')) {
     s.remove_prefix(1);
-    while (!s.empty() && s[0] >= '0' && s[0] <= '9') {
-      if (frac_digits < 9) {
-        frac = frac * 10 + static_cast<std::uint64_t>(s[0] - '0');
-        denom *= 10;
-      } else {
-        sticky |= s[0] != '0';
-      }
-      ++frac_digits;
+    bool eneg = false;
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+      eneg = s[0] == '-';
       s.remove_prefix(1);
     }
+    int e = 0, en = 0;
+    while (!s.empty() && s[0] >= '0' && s[0] <= '9') {
+      if (++en > 3) return bad("has an exponent out of range");
+      e = e * 10 + (s[0] - '0');
+      s.remove_prefix(1);
+    }
+    if (en == 0) return bad("is not a number (expected e.g. 2, 1.5)");
+    point += eneg ? -e : e;
   }
-  if (int_digits + frac_digits == 0 || !s.empty())
-    return bad("is not a number (expected e.g. 2, 1.5)");
+  if (!s.empty()) return bad("is not a number (expected e.g. 2, 1.5)");
+  // value = 0.digits * 10^point: integer part digits[0, point), fraction digits[point, n).
+  std::uint64_t ip = 0, frac = 0, denom = 1;
+  for (int i = 0; i < point; ++i) {
+    const int d = i < n ? digits[i] - '0' : 0;
+    if (ip > 99999999999999ULL) return bad("is out of range");
+    ip = ip * 10 + static_cast<std::uint64_t>(d);
+  }
+  for (int i = point; i < n; ++i) {  // i < 0: the zeros of 0.000ddd
+    const int d = i >= 0 ? digits[i] - '0' : 0;
+    if (i - point >= 9) {
+      sticky |= d != 0;
+      continue;
+    }
+    frac = frac * 10 + static_cast<std::uint64_t>(d);
+    denom *= 10;
+  }
   const std::uint64_t u = static_cast<std::uint64_t>(unit_us);
   if (ip != 0 && u > static_cast<std::uint64_t>(INT64_MAX / 4) / ip) return bad("is out of range");
   // frac * u / denom = a*frac + b*frac/denom with u = a*denom + b (b*frac < 10^18).
   const std::uint64_t a = u / denom, b = u % denom;
-  std::uint64_t q = a * frac + (b * frac) / denom;
+  std::uint64_t total = ip * u + a * frac + (b * frac) / denom;
   const std::uint64_t r = (b * frac) % denom;
-  if (r * 2 > denom || (r * 2 == denom && (sticky || (q & 1)))) ++q;
-  const std::uint64_t total = ip * u + q;
+  // Ties go to the even total (Python's timedelta rounding); later digits break ties upward.
+  if (r * 2 > denom || (r * 2 == denom && (sticky || (total & 1)))) ++total;
   if (total > static_cast<std::uint64_t>(INT64_MAX / 4)) return bad("is out of range");
   const std::int64_t v = static_cast<std::int64_t>(total);
   return neg ? -v : v;
@@ -350,7 +404,7 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     for (int i = 0; i < 8; ++i) {
       if (const TriggerSpec::Arg* a = r.Get(names[i])) *fields[i] = a->value;
     }
-    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone));
+    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone, {"start_date", "end_date"}));
     APS_RETURN_IF_ERROR(r.Date("start_date", *o.timezone, &o.start_date));
     APS_RETURN_IF_ERROR(r.Date("end_date", *o.timezone, &o.end_date));
     APS_RETURN_IF_ERROR(r.JitterArgs(&o.jitter));
@@ -372,7 +426,7 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     TimeZonePtr zone;
     std::optional<Instant> start, end;
     Jitter jitter;
-    APS_RETURN_IF_ERROR(r.Zone(default_zone, &zone));
+    APS_RETURN_IF_ERROR(r.Zone(default_zone, &zone, {"start_date", "end_date"}));
     APS_RETURN_IF_ERROR(r.Date("start_date", *zone, &start));
     APS_RETURN_IF_ERROR(r.Date("end_date", *zone, &end));
     APS_RETURN_IF_ERROR(r.JitterArgs(&jitter));
@@ -399,7 +453,7 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
         return InvalidArgument("interval: too long");
     }
     o.interval = std::chrono::microseconds(total);
-    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone));
+    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone, {"start_date", "end_date"}));
     APS_RETURN_IF_ERROR(r.Date("start_date", *o.timezone, &o.start_date));
     APS_RETURN_IF_ERROR(r.Date("end_date", *o.timezone, &o.end_date));
     APS_RETURN_IF_ERROR(r.JitterArgs(&o.jitter));
@@ -410,7 +464,7 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     APS_RETURN_IF_ERROR(r.CheckKnown());
     APS_RETURN_IF_ERROR(NoChildren(spec));
     TimeZonePtr zone;
-    APS_RETURN_IF_ERROR(r.Zone(default_zone, &zone));
+    APS_RETURN_IF_ERROR(r.Zone(default_zone, &zone, {"run_date"}));
     std::optional<Instant> run;
     APS_RETURN_IF_ERROR(r.Date("run_date", *zone, &run));
     return Upcast(DateTrigger::Create(run ? *run : now, zone));
@@ -428,7 +482,7 @@ Result<std::unique_ptr<Trigger>> BuildTrigger(const TriggerSpec& spec, Instant n
     APS_RETURN_IF_ERROR(r.Int("hour", 0, 23, &o.hour));
     APS_RETURN_IF_ERROR(r.Int("minute", 0, 59, &o.minute));
     APS_RETURN_IF_ERROR(r.Int("second", 0, 59, &o.second));
-    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone));
+    APS_RETURN_IF_ERROR(r.Zone(default_zone, &o.timezone, {"start_date", "end_date"}));
     APS_RETURN_IF_ERROR(r.Day("start_date", &o.start_date));
     APS_RETURN_IF_ERROR(r.Day("end_date", &o.end_date));
     APS_RETURN_IF_ERROR(r.JitterArgs(&o.jitter));

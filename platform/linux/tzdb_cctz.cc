@@ -19,6 +19,11 @@ using Seconds = std::chrono::time_point<std::chrono::system_clock, std::chrono::
 Seconds ToTp(std::int64_t s) { return Seconds(std::chrono::seconds(s)); }
 std::int64_t FromTp(Seconds tp) { return tp.time_since_epoch().count(); }
 
+CivilSecond CivilOf(const cctz::civil_second& c) {
+  return CivilSecond{
+      static_cast<std::int32_t>(c.year()), c.month(), c.day(), c.hour(), c.minute(), c.second()};
+}
+
 class CctzZone final : public TimeZone {
  public:
   CctzZone(std::string name, cctz::time_zone tz) : name_(std::move(name)), tz_(tz) {}
@@ -37,6 +42,8 @@ class CctzZone final : public TimeZone {
     return o;
   }
 
+  std::int32_t UtcOffset(std::int64_t t) const override { return tz_.lookup(ToTp(t)).offset; }
+
   CivilLookup Lookup(const CivilSecond& c) const override {
     const cctz::time_zone::civil_lookup cl =
         tz_.lookup(cctz::civil_second(c.year, c.month, c.day, c.hour, c.minute, c.second));
@@ -53,17 +60,14 @@ class CctzZone final : public TimeZone {
   bool NextTransition(std::int64_t t, ZoneTransition* out) const override {
     cctz::time_zone::civil_transition tr;
     if (!tz_.next_transition(ToTp(t), &tr)) return false;
-    // `trans` of the civil time jumped to is the transition instant (also for a fold, where
-    // `to` is repeated and `pre` would be its first occurrence).
-    const std::int64_t at = FromTp(tz_.lookup(tr.to).trans);
-    // civil_transition gives civil times; offsets follow from them and the instant.
-    const std::int64_t from_local =
-        (cctz::civil_second(tr.from) - cctz::civil_second(1970, 1, 1, 0, 0, 0));
-    const std::int64_t to_local =
-        (cctz::civil_second(tr.to) - cctz::civil_second(1970, 1, 1, 0, 0, 0));
-    out->at = at;
-    out->offset_before = static_cast<std::int32_t>(from_local - at);
-    out->offset_after = static_cast<std::int32_t>(to_local - at);
+    // No transition lies in (t, at), so the offset before it is the offset at t; the instant
+    // and the new offset follow from the civil times jumped from and to.
+    const std::int32_t before = UtcOffset(t);
+    const std::int64_t from_local = UnixSecondsFromCivil(CivilOf(tr.from));
+    const std::int64_t to_local = UnixSecondsFromCivil(CivilOf(tr.to));
+    out->at = from_local - before;
+    out->offset_before = before;
+    out->offset_after = static_cast<std::int32_t>(to_local - out->at);
     return true;
   }
 
