@@ -12,6 +12,7 @@
 
 #include "engine/datetime.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 // Options are written with designated initializers; GCC 12 warns about the members left to
 // their defaults, which is the point of the notation.
@@ -20,24 +21,13 @@
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
-
-Instant At(const std::string& text, const TimeZone& zone = *UtcZone()) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
-
-std::string Iso(const std::optional<Instant>& t, const TimeZone& zone = *UtcZone()) {
-  return t ? FormatIso(*t, zone) : std::string("none");
-}
 
 // `now` only matters for a default start_date: the first fire time ignores it.
 const Instant kNow = Instant::FromUnixSeconds(1717200000);  // 2024-06-01T00:00:00Z
@@ -56,15 +46,7 @@ std::string CreateError(CalendarIntervalOptions o) {
 }
 
 std::vector<std::string> Fires(const Trigger& t, int n, Instant now = kNow) {
-  std::vector<std::string> out;
-  std::optional<Instant> prev;
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = t.Next(prev, now);
-    out.push_back(Iso(next, *t.zone()));
-    if (!next) break;
-    prev = now = *next;
-  }
-  return out;
+  return test::FireTimes(t, std::nullopt, now, n);
 }
 
 TEST(CalendarIntervalTrigger, K01DailyTimeInsideDstGapSkipsThatDay) {

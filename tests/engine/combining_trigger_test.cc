@@ -19,6 +19,7 @@
 #include "engine/datetime.h"
 #include "engine/interval_trigger.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 // Options are written with designated initializers; GCC 12 warns about the members left to
 // their defaults, which is the point of the notation.
@@ -27,28 +28,16 @@
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::ElementsAreArray;
 
 using Kids = std::vector<std::unique_ptr<Trigger>>;
-
-Instant At(const std::string& text, const TimeZone& zone = *UtcZone()) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
-
-std::string Iso(const std::optional<Instant>& t, const TimeZone& zone = *UtcZone()) {
-  return t ? FormatIso(*t, zone) : std::string("none");
-}
-
-template <typename F>
-double MillisToRun(F&& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::unique_ptr<Trigger> Cron(CronOptions o) {
   Result<std::unique_ptr<CronTrigger>> t = CronTrigger::Create(o);
@@ -91,16 +80,7 @@ std::unique_ptr<CombiningTrigger> Or(Kids k, Jitter j = {}) {
 }
 
 std::vector<std::string> Fires(const Trigger& t, const std::string& from, int n) {
-  std::vector<std::string> out;
-  std::optional<Instant> prev;
-  Instant now = At(from);
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = t.Next(prev, now);
-    out.push_back(Iso(next, *t.zone()));
-    if (!next) break;
-    prev = now = *next;
-  }
-  return out;
+  return test::FireTimes(t, std::nullopt, At(from), n);
 }
 
 TEST(AndTrigger, X01FirstMondaysAndEverySuccessiveCallAnswers) {

@@ -18,6 +18,7 @@
 
 #include "engine/datetime.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 // Options are written with designated initializers ({.hour = "3"}); GCC 12 warns about the
 // members left to their defaults, which is the point of the notation.
@@ -26,45 +27,20 @@
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
-
-Instant At(const std::string& text, const TimeZone& zone) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
-
-std::string Iso(const std::optional<Instant>& t, const TimeZone& zone) {
-  return t ? FormatIso(*t, zone) : std::string("none");
-}
-
-template <typename F>
-double MillisToRun(F&& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // APScheduler's fire-time loop: the first call has the given previous fire time (usually none)
 // and `now`; afterwards previous = now = the last fire time. Stops at "no further fire time",
 // which is recorded as "none".
 std::vector<std::string> Fires(const Trigger& t, std::optional<Instant> previous, Instant now,
                                int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = t.Next(previous, now);
-    out.push_back(Iso(next, *t.zone()));
-    if (!next) break;
-    previous = now = *next;
-  }
-  return out;
+  return test::FireTimes(t, previous, now, n);
 }
 
 std::unique_ptr<CronTrigger> MakeCron(CronOptions o, const std::string& zone = "UTC") {

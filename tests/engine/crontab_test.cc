@@ -11,25 +11,19 @@
 #include "engine/cron_trigger.h"
 #include "engine/datetime.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
-
-Instant At(const std::string& text, const TimeZone& zone) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
 
 // The first `n` fire times of crontab `line` from `from` (APScheduler's loop), as ISO strings;
 // "none" ends the list early; an error gives a single "error: ..." entry.
@@ -38,19 +32,7 @@ std::vector<std::string> Fires(const std::string& line, const std::string& from,
   const TimeZonePtr zone = Zone(zone_name);
   Result<std::unique_ptr<CronTrigger>> t = CronTrigger::FromCrontab(line, zone);
   if (!t.ok()) return {std::string("error: ") + t.status().message()};
-  std::vector<std::string> out;
-  std::optional<Instant> prev;
-  Instant now = At(from, *zone);
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = (*t)->Next(prev, now);
-    if (!next) {
-      out.push_back("none");
-      break;
-    }
-    out.push_back(FormatIso(*next, *zone));
-    prev = now = *next;
-  }
-  return out;
+  return test::FireTimes(**t, std::nullopt, At(from, *zone), n);
 }
 
 std::string Error(const std::string& line) {

@@ -9,25 +9,15 @@
 
 #include "engine/datetime.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 namespace aps {
 namespace {
 
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
-
-Instant At(const std::string& text, const TimeZone& zone = *UtcZone()) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
-
-std::string Iso(const std::optional<Instant>& t, const TimeZone& zone = *UtcZone()) {
-  return t ? FormatIso(*t, zone) : std::string("none");
-}
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
 
 std::unique_ptr<DateTrigger> Make(Instant run, TimeZonePtr zone = nullptr) {
   Result<std::unique_ptr<DateTrigger>> t = DateTrigger::Create(run, std::move(zone));

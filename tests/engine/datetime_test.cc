@@ -8,18 +8,18 @@
 #include <string>
 
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
 
 // The parsed instant printed in UTC, or "error: ...".
 std::string Parse(const std::string& text, const std::string& zone = "UTC") {

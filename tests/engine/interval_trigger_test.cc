@@ -13,6 +13,7 @@
 
 #include "engine/datetime.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 // Options are written with designated initializers; GCC 12 warns about the members left to
 // their defaults, which is the point of the notation.
@@ -21,28 +22,17 @@
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using std::chrono::hours;
 using std::chrono::microseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
-
-Instant At(const std::string& text, const TimeZone& zone = *UtcZone()) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
-
-std::string Iso(const std::optional<Instant>& t, const TimeZone& zone = *UtcZone()) {
-  return t ? FormatIso(*t, zone) : std::string("none");
-}
 
 std::unique_ptr<IntervalTrigger> Make(IntervalOptions o, Instant now = Instant{}) {
   Result<std::unique_ptr<IntervalTrigger>> t = IntervalTrigger::Create(o, now);
@@ -52,15 +42,7 @@ std::unique_ptr<IntervalTrigger> Make(IntervalOptions o, Instant now = Instant{}
 
 // APScheduler's loop: (previous none, now), then previous = now = the last fire time.
 std::vector<std::string> Fires(const Trigger& t, Instant now, int n) {
-  std::vector<std::string> out;
-  std::optional<Instant> prev;
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = t.Next(prev, now);
-    out.push_back(Iso(next, *t.zone()));
-    if (!next) break;
-    prev = now = *next;
-  }
-  return out;
+  return test::FireTimes(t, std::nullopt, now, n);
 }
 
 TEST(IntervalTrigger, I01FirstFireIsTheFirstSlotAtOrAfterNow) {

@@ -10,17 +10,17 @@
 #include <string>
 
 #include "engine/datetime.h"
+#include "tests/engine/test_util.h"
 
 namespace aps {
 namespace {
 
-using ::testing::HasSubstr;
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
 
-TimeZonePtr Zone(const std::string& name) {
-  Result<TimeZonePtr> z = LoadTimeZone(name);
-  EXPECT_TRUE(z.ok()) << name << ": " << z.status().message();
-  return z.ok() ? *z : UtcZone();
-}
+using ::testing::HasSubstr;
 
 std::int64_t Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   return UnixSecondsFromCivil(CivilSecond{y, mo, d, h, mi, s});

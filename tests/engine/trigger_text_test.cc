@@ -18,6 +18,7 @@
 #include "engine/datetime.h"
 #include "engine/interval_trigger.h"
 #include "engine/time_zone.h"
+#include "tests/engine/test_util.h"
 
 // Options are written with designated initializers; GCC 12 warns about the members left to
 // their defaults, which is the point of the notation.
@@ -26,32 +27,20 @@
 namespace aps {
 namespace {
 
+using test::At;
+using test::Iso;
+using test::MillisToRun;
+using test::Zone;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-Instant At(const std::string& text, const TimeZone& zone = *UtcZone()) {
-  Result<Instant> t = ParseDateTime(text, zone);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status().message();
-  return t.ok() ? *t : Instant{};
-}
 
 // Two different "now"s: defaults that depend on now must be written into the text form.
 const Instant kNow1 = Instant::FromUnixSeconds(1704067200 + 12345);         // 2024-01-01T03:25:45Z
 const Instant kNow2 = Instant::FromUnixMicros(1767225600LL * 1000000 + 7);  // 2026-01-01 + 7 µs
 
 std::vector<std::string> Fires(const Trigger& t, Instant now, int n) {
-  std::vector<std::string> out;
-  std::optional<Instant> prev;
-  for (int i = 0; i < n; ++i) {
-    std::optional<Instant> next = t.Next(prev, now);
-    if (!next) {
-      out.push_back("none");
-      break;
-    }
-    out.push_back(FormatIso(*next, *t.zone()));
-    prev = now = *next;
-  }
-  return out;
+  return test::FireTimes(t, std::nullopt, now, n);
 }
 
 // Checks that `t` survives a trip through its text form.
