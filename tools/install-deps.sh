@@ -7,8 +7,10 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake make pkg-config git python3
   tzdata libcctz-dev                       # IANA time zones (cctz)
+  libconcurrentqueue-dev                   # engine: moodycamel's lock-free queue (executors)
   libgtest-dev libgmock-dev                # unit tests
   libbenchmark-dev                         # bench/
+  libboost-dev                             # bench/timing_wheel_bench: the Boost.Asio baseline
   libcli11-dev nlohmann-json3-dev          # the aps CLI
   python3-apscheduler                      # the reference oracle of the differential test
   clang-format                             # the format check

@@ -1,98 +1,205 @@
-// `aps demo`: the README's main job at this stage — a tour of schedules and their next fire
-// times, computed by the engine from now (or --from).
+// `aps demo`: a background scheduler on the real clock running an interval heartbeat, a cron
+// job, a one-off date job, an or-combination, a slow job held to one instance, and a job that
+// fails once; it prints what runs (with its lateness) and the events, then shuts down after
+// --duration seconds or on Ctrl-C, and prints a summary that checks itself.
 #include "tools/aps/demo_command.h"
 
-#include <iostream>
-#include <memory>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "engine/datetime.h"
+#include "engine/log.h"
+#include "engine/scheduler.h"
 #include "engine/trigger_text.h"
 #include "tools/aps/cli_util.h"
 
 namespace aps::cli {
 namespace {
 
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnSignal(int) { g_interrupted.store(true); }
+
 struct DemoArgs {
-  std::string from;
-  int count = 3;
+  double duration_s = 20;
+  std::string tz;
 };
 
-struct Example {
-  const char* what;
-  const char* text;
-  const char* from = nullptr;  // a fixed start that shows the point; nullptr = now
-};
+std::mutex g_out_mu;
+void Say(const char* fmt, const std::string& a = {}, const std::string& b = {}) {
+  std::lock_guard<std::mutex> lk(g_out_mu);
+  std::printf(fmt, a.c_str(), b.c_str());
+  std::fflush(stdout);
+}
 
-constexpr Example kExamples[] = {
-    {"weekdays at 09:00 in Helsinki (crontab)",
-     "crontab('0 9 * * 1-5', timezone='Europe/Helsinki')"},
-    {"every 15 min, 9-17, Mon-Fri (CronTrigger fields)",
-     "cron(day_of_week='mon-fri', hour='9-17', minute='*/15', timezone='America/New_York')"},
-    {"17:00 on the last Friday of each month",
-     "cron(day='last fri', hour='17', timezone='Europe/London')"},
-    {"daily 02:30 in New York across the spring DST gap: 03-14 fires once, at 03:30 EDT",
-     "cron(hour='2', minute='30', timezone='America/New_York')", "2027-03-13T00:00:00-05:00"},
-    {"daily 01:30 in New York across the autumn fold: 11-07 fires at both 01:30s",
-     "cron(hour='1', minute='30', timezone='America/New_York')", "2027-11-06T12:00:00-04:00"},
-    {"every 90 minutes", "interval(minutes=90, timezone='UTC')"},
-    {"monthly on the 31st at 09:00 (months without a 31st are skipped)",
-     "calendarinterval(months=1, hour=9, start_date='2027-01-31', timezone='Asia/Tokyo')",
-     "2027-01-01T00:00:00+09:00"},
-    {"10:00 on the first Monday of the month (and)",
-     "and(cron(day_of_week='mon', hour='10'), cron(day='1-7', hour='10'))"},
-    {"a POSIX TZ rule zone, no database needed",
-     "crontab('@daily', timezone='<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45')"},
-};
+std::string Clock(const TimeZone& zone) { return FormatIso(WallNow(), zone).substr(11, 12); }
 
-int RunDemo(const DemoArgs& a) {
-  Instant now = WallNow();
-  if (!a.from.empty()) {
-    Result<Instant> f = ParseDateTime(a.from, *UtcZone());
-    if (!f.ok()) {
-      std::cerr << "aps demo: --from: " << f.status().message() << "\n";
-      return 2;
-    }
-    now = *f;
+// How late `body` started relative to the instant the scheduler ran it for.
+std::string Late(Instant scheduled) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%+.3f ms",
+                static_cast<double>(WallNow().us - scheduled.us) / 1000.0);
+  return buf;
+}
+
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  if (!(f >> a >> b >> c)) return "unavailable";
+  return a + " " + b + " " + c;
+}
+
+int RunDemo(const DemoArgs& args) {
+  Result<TimeZonePtr> zone = LoadTimeZone(args.tz.empty() ? LocalZoneName() : args.tz);
+  if (!zone.ok()) {
+    std::fprintf(stderr, "aps demo: --tz: %s\n", zone.status().message());
+    return 2;
   }
-  std::cout << "aps demo: the next " << a.count << " fire times of example schedules, from "
-            << FormatIsoUtc(now) << "\n";
-  for (const Example& e : kExamples) {
-    Instant from = now;
-    if (e.from != nullptr) from = *ParseDateTime(e.from, *UtcZone());
-    Result<std::unique_ptr<Trigger>> t = ParseTrigger(e.text, from);
+  const TimeZone& z = **zone;
+  // The engine's log lines go to stdout too, in order with the jobs' output.
+  SetLogHandler([](LogLevel, const char* message) { Say("  log: %s%s\n", message); });
+  SchedulerOptions o;
+  o.timezone = *zone;
+  o.default_executor_threads = 4;
+  Scheduler s(o);
+
+  std::map<std::string, int> counts;
+  std::mutex counts_mu;
+  std::atomic<int> heartbeats{0}, crons{0}, slow_runs{0}, date_runs{0}, or_runs{0};
+  s.AddListener(
+      [&](const Event& e) {
+        {
+          std::lock_guard<std::mutex> lk(counts_mu);
+          ++counts[EventName(e.code)];
+        }
+        if (e.code == kEventJobError) Say("  event JOB_ERROR %s: %s\n", e.job_id, e.error);
+        if (e.code == kEventJobMaxInstances)
+          Say("  event JOB_MAX_INSTANCES %s: previous run still busy, run dropped\n", e.job_id);
+        if (e.code == kEventJobRemoved) Say("  event JOB_REMOVED %s\n", e.job_id);
+      },
+      kEventAll);
+
+  const Instant now = WallNow();
+  auto make = [&](const std::string& text) {
+    Result<std::unique_ptr<Trigger>> t = ParseTrigger(text, now, *zone);
     if (!t.ok()) {
-      std::cerr << "aps demo: " << e.text << ": " << t.status().message() << "\n";
-      return 1;
+      std::fprintf(stderr, "aps demo: %s: %s\n", text.c_str(), t.status().message());
+      std::exit(1);
     }
-    std::cout << "\n"
-              << e.what << "\n  " << (*t)->Describe() << "  [" << (*t)->zone()->name() << "]";
-    if (e.from != nullptr) std::cout << "  from " << e.from;
-    std::cout << "\n";
-    std::optional<Instant> prev;
-    Instant at = from;
-    for (int i = 0; i < a.count; ++i) {
-      std::optional<Instant> next = (*t)->Next(prev, at);
-      if (!next) {
-        std::cout << "  (no further fire time)\n";
-        break;
-      }
-      std::cout << "  " << FormatIso(*next, *(*t)->zone()) << "\n";
-      prev = at = *next;
+    return std::move(t).value();
+  };
+  auto add = [&](const char* id, JobFunction fn, std::unique_ptr<Trigger> t,
+                 std::int32_t max_instances = 1) {
+    JobSpec spec;
+    spec.id = id;
+    spec.fn = std::move(fn);
+    spec.trigger = std::move(t);
+    spec.max_instances = max_instances;
+    Result<std::string> r = s.AddJob(std::move(spec));
+    if (!r.ok()) {
+      std::fprintf(stderr, "aps demo: adding %s: %s\n", id, r.status().message());
+      std::exit(1);
     }
+  };
+
+  // The scheduled instant of each run is what the job compares the clock with: the next fire
+  // time of its own trigger, computed like the scheduler does.
+  const Instant start = Instant{now.us - now.subsecond_micros() + 2 * kMicrosPerSecond};
+  char start_text[64];
+  std::snprintf(start_text, sizeof(start_text), "%s", FormatIso(start, z).c_str());
+  auto heartbeat_trigger =
+      make(std::string("interval(seconds=1, start_date='") + start_text + "')");
+  const Trigger* hb = heartbeat_trigger.get();
+  add("heartbeat", JobFunction::Bind([&, hb] {
+        const Instant t = WallNow();
+        const std::optional<Instant> sched = hb->FirstAtOrAfter(Instant{t.us - 500000});
+        ++heartbeats;
+        Say("%s heartbeat  (interval 1 s)          started %s late\n", Clock(z),
+            sched ? Late(*sched) : "?");
+      }),
+      std::move(heartbeat_trigger));
+  add("loadavg", JobFunction::Bind([&] {
+        ++crons;
+        Say("%s loadavg    (cron second='*/3')     %s\n", Clock(z), LoadAverage());
+      }),
+      make("cron(second='*/3')"));
+  add("hello-once", JobFunction::Bind([&] {
+        ++date_runs;
+        Say("%s hello-once (date, +5 s)            runs once, then is removed%s\n", Clock(z));
+      }),
+      make("date(run_date='" + FormatIso(Instant{start.us + 3 * kMicrosPerSecond}, z) + "')"));
+  add("either", JobFunction::Bind([&] {
+        ++or_runs;
+        Say("%s either     (or: every 7 s | :30)  %s\n", Clock(z));
+      }),
+      make("or(interval(seconds=7, start_date='" + std::string(start_text) +
+           "'), cron(second='30'))"));
+  add("slow", JobFunction::Bind([&] {
+        ++slow_runs;
+        Say("%s slow       (every 1 s, takes 2.5 s, max_instances=1)%s\n", Clock(z));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      }),
+      make(std::string("interval(seconds=1, start_date='") + start_text + "')"));
+  std::atomic<bool> failed{false};
+  add("flaky", JobFunction::Bind([&] {
+        if (!failed.exchange(true)) throw std::runtime_error("simulated failure on the first run");
+        Say("%s flaky      (every 4 s)             recovered after its failure%s\n", Clock(z));
+      }),
+      make(std::string("interval(seconds=4, start_date='") + start_text + "')"));
+
+  std::printf("aps demo: a background scheduler in %s, running for %.0f s (Ctrl-C stops it)\n\n",
+              std::string(z.name()).c_str(), args.duration_s);
+  std::printf("%s\n", s.PrintJobs().c_str());
+  std::fflush(stdout);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  if (Status st = s.Start(); !st.ok()) {
+    std::fprintf(stderr, "aps demo: start: %s\n", st.message());
+    return 1;
   }
-  std::cout << "\nTry: aps next --help\n";
-  return 0;
+  std::printf("%s\n", s.PrintJobs().c_str());
+  const auto end =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(args.duration_s);
+  while (std::chrono::steady_clock::now() < end && !g_interrupted.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::printf("\naps demo: %s; shutting down (waiting for running jobs)\n",
+              g_interrupted.load() ? "interrupted" : "time is up");
+  (void)s.Shutdown(/*wait=*/true);
+
+  std::printf("\nevents:");
+  for (const auto& [name, n] : counts) std::printf(" %s=%d", name.c_str(), n);
+  std::printf("\nruns: heartbeat=%d loadavg=%d hello-once=%d either=%d slow=%d\n",
+              heartbeats.load(), crons.load(), date_runs.load(), or_runs.load(), slow_runs.load());
+  // The demo checks itself: over a run of D seconds the heartbeat fires about D - 2 times, the
+  // one-off job at most once, the slow job never overlaps itself.
+  const bool long_enough = args.duration_s >= 6 && !g_interrupted.load();
+  const int expect_hb = static_cast<int>(args.duration_s) - 2;
+  const bool ok =
+      !long_enough || (heartbeats.load() >= expect_hb - 1 && heartbeats.load() <= expect_hb + 1 &&
+                       date_runs.load() == 1 && counts["JOB_ERROR"] == 1);
+  std::printf("check: %s\n", ok ? "ok" : "FAILED (see counts above)");
+  return ok ? 0 : 1;
 }
 
 }  // namespace
 
 std::function<int()> AddDemoCommand(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
-  CLI::App* cmd = app.add_subcommand("demo", "show example schedules and their next fire times");
-  cmd->add_option("--from", args->from, "compute from this instant (UTC unless it has an offset)");
-  cmd->add_option("-n,--count", args->count, "fire times per schedule (default 3)")
-      ->check(CLI::Range(1, 100));
+  CLI::App* cmd =
+      app.add_subcommand("demo", "run a real scheduler with example jobs (the README's main job)");
+  cmd->add_option("-d,--duration", args->duration_s,
+                  "seconds to run before shutting down (default 20)")
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_option("--tz", args->tz, "the scheduler's zone (default: the system's)");
   return [args] { return RunDemo(*args); };
 }
 

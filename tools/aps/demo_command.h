@@ -1,4 +1,4 @@
-// `aps demo`: example schedules and their next fire times.
+// `aps demo`: the README's main job — a real scheduler running several kinds of jobs.
 #ifndef APS_TOOLS_APS_DEMO_COMMAND_H_
 #define APS_TOOLS_APS_DEMO_COMMAND_H_
 

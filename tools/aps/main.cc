@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "tools/aps/demo_command.h"
+#include "tools/aps/examples_command.h"
 #include "tools/aps/next_command.h"
 
 int main(int argc, char** argv) {
@@ -11,8 +12,10 @@ int main(int argc, char** argv) {
   app.footer("Run 'aps <command> --help' for a command's forms and examples.");
   auto run_next = aps::cli::AddNextCommand(app);
   auto run_demo = aps::cli::AddDemoCommand(app);
+  auto run_examples = aps::cli::AddExamplesCommand(app);
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("next")) return run_next();
   if (app.got_subcommand("demo")) return run_demo();
+  if (app.got_subcommand("examples")) return run_examples();
   return 2;
 }

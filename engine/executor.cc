@@ -1,0 +1,486 @@
+// aps/engine/executor.cc — CompletionQueue, the Executor base, ThreadPoolExecutor, InlineExecutor.
+//
+// Design
+// ======
+//
+// Two lock-free queues connect the scheduler thread with the workers, both moodycamel
+// ConcurrentQueues wrapped by engine/internal/mpmc_queue.h, both fully preallocated, both used
+// only through try_ operations with explicit producer/consumer tokens, so nothing allocates
+// after Start():
+//
+//   scheduler ──RunRequest──▶ request queue (1 producer, N consumers) ──▶ worker 1..N
+//   scheduler ◀─RunCompletion── CompletionQueue (N producers, 1 consumer) ◀── worker 1..N
+//
+// Counters instead of queue sizes. moodycamel has no exact size or capacity (see mpmc_queue.h,
+// "Capacity"), so three counters give exact answers and let each queue be sized to never fail:
+//
+//   occupied_   requests pushed and not yet popped. Submit() checks it against queue_capacity
+//               before pushing; a worker decrements it only after its pop has released the slot.
+//               So the request queue never holds more than queue_capacity, and its preallocated
+//               blocks (MpmcQueue::BlocksFor(queue_capacity), one producer) suffice as long as
+//               slots are released in order. With several workers they may not be: a worker
+//               preempted between taking a slot and releasing it keeps that slot's 32-entry block
+//               from being recycled, and pushes meanwhile consume spare pool blocks. If those run
+//               out, Submit() reports kResourceExhausted early (nothing is lost; the scheduler
+//               retries as for a full queue). The spare blocks are the ones the current occupancy
+//               does not use, so this needs a long preemption at a high submit rate.
+//   claimable   requests pushed and not yet claimed by a worker. A worker claims one (CAS
+//               decrement) before popping; incremented after the push, so a claim guarantees
+//               a published element and the pop that follows succeeds (it may retry while
+//               other claimants' pops are mid-flight, never longer).
+//   outstanding (CompletionQueue) runs submitted whose completion the scheduler has not popped.
+//               Reserved in Submit(), released by the pop. Every completion in the queue holds
+//               a reservation, so each producer holds at most `capacity` completions and the
+//               preallocation (BlocksFor(capacity) per producer) makes every push succeed:
+//               completions are never dropped, and workers never wait for the scheduler.
+//
+// Wake-up protocol (no lost wake-up, no thundering herd). Each worker has its own Waiter and a
+// sleep_state word: kBusy, kIdle (about to sleep or asleep), kWoken (a Submit() chose it).
+//
+//   worker, when it finds nothing to claim:       Submit(), after its push:
+//     sleep_state = kIdle            (W1)           claimable += 1            (S1)
+//     if claimable != 0 or stopping: retry          for each worker:
+//     WaitUntil(Infinite)                             if sleep_state == kIdle (S2) and
+//     sleep_state = kBusy                               CAS kIdle -> kWoken: Wake(), stop
+//
+// W1/S1 and the loads after them are seq_cst (a store-load "Dekker" pair): in the single total
+// order either the worker's load sees S1 and it does not sleep, or Submit()'s load S2 sees kIdle
+// and wakes it. Wake() is sticky, so a wake that lands between the check and WaitUntil() makes
+// WaitUntil() return at once. Exactly one worker is woken per request; when all are busy, none
+// is, and the busy ones claim the request when they finish. A worker woken for a request that
+// another worker took first just goes back to sleep. Scanning is O(threads) loads, no RMW on
+// busy workers' lines.
+//
+// Why workers pop one request at a time (no bulk dequeue): a worker that grabbed a batch would
+// sit on runs behind a long job while other workers sleep. The scheduler's side does drain
+// completions in bulk (CompletionQueue::TryDequeueBulk).
+//
+// Shutdown. DoShutdown() publishes mode = kDrain (wait) or kDrop (!wait), wakes every worker and
+// joins them. A worker reads mode *before* trying to claim; it exits only when that read said
+// "stopping" and the claim then failed. All Submit() calls precede the mode store on the
+// scheduler thread, so such a claim saw every submitted request: nothing is stranded. Under
+// kDrop a claimed request gets a ran = false completion instead of running; jobs already
+// running finish (they cannot be interrupted) and are joined. When Join() returns, every
+// accepted run's completion has been pushed.
+//
+// Threads come from engine_internal::Thread (internal/thread.h): std::thread on hosted builds,
+// "none" on bare metal, where ThreadPoolExecutor::Start() returns kUnavailable and the
+// InlineExecutor is the executor.
+#include "engine/executor.h"
+
+#include <new>
+#include <optional>
+#include <utility>
+
+#include "engine/check.h"
+#include "engine/internal/mpmc_queue.h"
+#include "engine/internal/thread.h"
+
+namespace aps {
+
+using engine_internal::MpmcQueue;
+
+// ---- CompletionQueue --------------------------------------------------------------------------
+
+struct CompletionQueue::Impl {
+  Impl(std::size_t capacity, std::size_t max_producers)
+      : queue(capacity, max_producers), consumer(queue) {}
+  MpmcQueue<RunCompletion> queue;
+  MpmcQueue<RunCompletion>::Consumer consumer;  // the scheduler thread's
+};
+
+struct CompletionQueue::Producer::Impl {
+  std::unique_ptr<MpmcQueue<RunCompletion>::Producer> token;
+};
+
+CompletionQueue::Producer::Producer(Producer&& other) noexcept
+    : queue_(std::exchange(other.queue_, nullptr)), impl_(std::exchange(other.impl_, nullptr)) {}
+
+CompletionQueue::Producer& CompletionQueue::Producer::operator=(Producer&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    queue_ = std::exchange(other.queue_, nullptr);
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+
+CompletionQueue::Producer::~Producer() { Reset(); }
+
+void CompletionQueue::Producer::Reset() noexcept {
+  if (impl_ == nullptr) return;
+  delete impl_;  // the moodycamel producer goes inactive; a later NewProducer() recycles it
+  impl_ = nullptr;
+  // Relaxed: a count of slots; the moodycamel token hand-over is ordered by moodycamel itself.
+  queue_->producers_.fetch_sub(1, std::memory_order_relaxed);
+  queue_ = nullptr;
+}
+
+CompletionQueue::CompletionQueue() : CompletionQueue(Options{}) {}
+
+CompletionQueue::CompletionQueue(const Options& options)
+    : capacity_(options.capacity), max_producers_(options.max_producers) {
+  if (options.capacity == 0 || options.capacity > kMaxCapacity) {
+    status_ = Status::Format(StatusCode::kInvalidArgument,
+                             "completion queue capacity must be 1..%zu, got %zu", kMaxCapacity,
+                             options.capacity);
+    return;
+  }
+  if (options.max_producers == 0 || options.max_producers > kMaxProducers) {
+    status_ = Status::Format(StatusCode::kInvalidArgument,
+                             "completion queue max_producers must be 1..%zu, got %zu",
+                             kMaxProducers, options.max_producers);
+    return;
+  }
+  impl_.reset(new (std::nothrow) Impl(options.capacity, options.max_producers));
+  if (impl_ == nullptr || !impl_->queue.ok()) {
+    impl_.reset();
+    status_ = Status(StatusCode::kResourceExhausted, "out of memory for the completion queue");
+  }
+}
+
+CompletionQueue::~CompletionQueue() { APS_CHECK(producers_.load() == 0); }
+
+bool CompletionQueue::TryReserve() noexcept {
+  // Relaxed: only the scheduler thread increments, so a stale read can only be too high (the
+  // safe side). No data is published through this counter: a worker's push finds its slots
+  // free because their release (inside the pop) is ordered before the reserving Submit() on
+  // the scheduler thread, and Submit() → worker is ordered by the request queue.
+  if (outstanding_.load(std::memory_order_relaxed) >= capacity_) return false;
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void CompletionQueue::CancelReservation() noexcept {
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: see TryReserve()
+}
+
+Status CompletionQueue::NewProducer(Producer* out) {
+  if (impl_ == nullptr) return status_;
+  // Relaxed: a bounded count of slots; it publishes nothing.
+  std::uint32_t n = producers_.load(std::memory_order_relaxed);
+  do {
+    if (n >= max_producers_) {
+      return Status::Format(StatusCode::kResourceExhausted,
+                            "completion queue has no producer slot left (max_producers = %zu)",
+                            max_producers_);
+    }
+  } while (!producers_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  Producer::Impl* impl = new (std::nothrow) Producer::Impl;
+  if (impl != nullptr) impl->token = impl_->queue.NewProducer();
+  if (impl == nullptr || impl->token == nullptr) {
+    delete impl;
+    producers_.fetch_sub(1, std::memory_order_relaxed);
+    return Status(StatusCode::kResourceExhausted, "out of memory for a completion producer");
+  }
+  *out = Producer(this, impl);
+  return OkStatus();
+}
+
+void CompletionQueue::Push(Producer& producer, const RunCompletion& completion) noexcept {
+  APS_CHECK(producer.queue_ == this);
+  // Cannot fail: this completion holds a reservation, so the producer holds at most capacity_
+  // completions, for which its preallocated blocks suffice (see the design notes above).
+  const bool pushed = impl_->queue.TryPush(*producer.impl_->token, completion);
+  APS_CHECK(pushed);
+}
+
+bool CompletionQueue::TryDequeue(RunCompletion* out) noexcept {
+  if (impl_ == nullptr || !impl_->queue.TryPop(impl_->consumer, *out)) return false;
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: see TryReserve()
+  return true;
+}
+
+std::size_t CompletionQueue::TryDequeueBulk(RunCompletion* out, std::size_t max) noexcept {
+  if (impl_ == nullptr) return 0;
+  const std::size_t n = impl_->queue.TryPopBulk(impl_->consumer, out, max);
+  if (n != 0) {
+    outstanding_.fetch_sub(static_cast<std::uint32_t>(n), std::memory_order_relaxed);  // ditto
+  }
+  return n;
+}
+
+std::size_t CompletionQueue::SizeApprox() const noexcept {
+  return impl_ == nullptr ? 0 : impl_->queue.SizeApprox();
+}
+
+// ---- Executor ---------------------------------------------------------------------------------
+
+Executor::~Executor() { APS_CHECK(!started_); }
+
+Status Executor::Start(CompletionQueue& completions, platform::Waiter* scheduler_waiter) {
+  if (started_) return Status(StatusCode::kFailedPrecondition, "executor is already started");
+  if (!completions.status().ok()) return completions.status();
+  completions_ = &completions;
+  scheduler_waiter_ = scheduler_waiter;
+  Status s = DoStart();
+  if (!s.ok()) {
+    completions_ = nullptr;
+    scheduler_waiter_ = nullptr;
+    return s;
+  }
+  started_ = true;
+  return OkStatus();
+}
+
+Status Executor::Submit(const RunRequest& request) noexcept {
+  if (!started_) return Status(StatusCode::kFailedPrecondition, "executor is not started");
+  if (request.fn == nullptr || !*request.fn) {
+    return Status(StatusCode::kInvalidArgument, "run request without a job function");
+  }
+  if (!completions_->TryReserve()) {
+    return Status(StatusCode::kResourceExhausted,
+                  "completion queue is full: pop completions before submitting more");
+  }
+  Status s = DoSubmit(request);
+  if (!s.ok()) completions_->CancelReservation();
+  return s;
+}
+
+void Executor::Shutdown(bool wait) noexcept {
+  if (!started_) return;
+  DoShutdown(wait);
+  started_ = false;
+  completions_ = nullptr;
+  scheduler_waiter_ = nullptr;
+}
+
+Status Executor::NewCompletionProducer(CompletionQueue::Producer* out) {
+  APS_CHECK(completions_ != nullptr);  // only from DoStart()
+  return completions_->NewProducer(out);
+}
+
+void Executor::Push(CompletionQueue::Producer& producer, const RunCompletion& completion) noexcept {
+  completions_->Push(producer, completion);
+  // After the push: a scheduler that wakes (or is already awake and drains later) finds it.
+  if (scheduler_waiter_ != nullptr) scheduler_waiter_->Wake();
+}
+
+void Executor::RunAndComplete(CompletionQueue::Producer& producer,
+                              const RunRequest& request) noexcept {
+  RunCompletion c;
+  c.job_key = request.job_key;
+  c.run_id = request.run_id;
+  c.scheduled = request.scheduled;
+  c.ran = true;
+  // Relaxed: running() is a statistic.
+  running_.fetch_add(1, std::memory_order_relaxed);
+  c.started = clock_.Now();
+  const RunOutcome outcome = request.fn->Invoke();
+  c.finished = clock_.Now();
+  running_.fetch_sub(1, std::memory_order_relaxed);
+  c.ok = outcome.ok;
+  if (!outcome.ok) engine_internal::CopyMessage(outcome.error, c.error, sizeof c.error);
+  Push(producer, c);
+}
+
+void Executor::DropAndComplete(CompletionQueue::Producer& producer,
+                               const RunRequest& request) noexcept {
+  RunCompletion c;
+  c.job_key = request.job_key;
+  c.run_id = request.run_id;
+  c.scheduled = request.scheduled;
+  c.ran = false;
+  c.ok = false;
+  c.started = c.finished = clock_.Now();
+  engine_internal::CopyMessage("not run: executor shut down", c.error, sizeof c.error);
+  Push(producer, c);
+}
+
+// ---- ThreadPoolExecutor -----------------------------------------------------------------------
+
+struct ThreadPoolExecutor::State {
+  using RequestQueue = MpmcQueue<RunRequest>;
+
+  enum Mode : std::uint32_t { kRunning, kDrain, kDrop };
+  enum SleepState : std::uint32_t { kBusy, kIdle, kWoken };
+
+  // One per worker thread; on its own cache line so sleep_state polling by Submit() and the
+  // worker's writes do not false-share with a neighbour.
+  struct alignas(64) Worker {
+    State* state = nullptr;
+    std::unique_ptr<platform::Waiter> waiter;  // owned (waited on) by this worker's thread
+    // kIdle: the worker found nothing to claim and is about to sleep or asleep. kWoken: a
+    // Submit() chose it (and called Wake()). kBusy: otherwise. See the design notes.
+    std::atomic<std::uint32_t> sleep_state{kBusy};
+    CompletionQueue::Producer completions;        // this thread's
+    std::optional<RequestQueue::Consumer> requests;  // this thread's
+    engine_internal::Thread thread;
+  };
+
+  State(ThreadPoolExecutor& owner_in, std::size_t queue_capacity)
+      : owner(owner_in), queue(queue_capacity, /*max_producers=*/1) {}
+
+  // Takes one unclaimed request, if any. Any worker.
+  bool TryClaim() noexcept {
+    std::uint32_t n = claimable.load(std::memory_order_seq_cst);
+    while (n != 0) {
+      // seq_cst: a successful claim synchronizes with the Submit() that counted the request (so
+      // its push is visible), and the counter takes part in the Dekker pair (see the design).
+      if (claimable.compare_exchange_weak(n, n - 1, std::memory_order_seq_cst)) return true;
+    }
+    return false;
+  }
+
+  void Work(Worker& w) noexcept;
+  void WakeOneIdleWorker() noexcept;
+
+  ThreadPoolExecutor& owner;
+  RequestQueue queue;
+  std::unique_ptr<RequestQueue::Producer> submitter;  // the scheduler thread's
+  std::unique_ptr<Worker[]> workers;
+  std::size_t worker_count = 0;
+  // Requests pushed and not yet claimed by a worker (see the design notes).
+  std::atomic<std::uint32_t> claimable{0};
+  // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
+  std::atomic<std::uint32_t> mode{kRunning};
+};
+
+void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
+  RunRequest request;
+  for (;;) {
+    // Read before the claim: when it says "stopping", every Submit() happened before the mode
+    // store (same scheduler thread, then release/acquire), so a failed claim below means
+    // nothing is left. seq_cst (at least acquire) for that edge.
+    const std::uint32_t m = mode.load(std::memory_order_seq_cst);
+    if (TryClaim()) {
+      // Claimed ⇒ pushed and published; a miss means another claimant's pop is mid-flight.
+      while (!queue.TryPop(*w.requests, request)) {
+      }
+      // Release: the popped slot is free before the count says so (Submit() acquires it).
+      owner.occupied_.fetch_sub(1, std::memory_order_release);
+      if (mode.load(std::memory_order_relaxed) == kDrop) {  // relaxed: any recent value will do
+        owner.DropAndComplete(w.completions, request);
+      } else {
+        owner.RunAndComplete(w.completions, request);
+      }
+      continue;
+    }
+    if (m != kRunning) return;
+    // Dekker half W1: announce, then re-check (seq_cst store, seq_cst loads).
+    w.sleep_state.store(kIdle, std::memory_order_seq_cst);
+    if (claimable.load(std::memory_order_seq_cst) != 0 ||
+        mode.load(std::memory_order_seq_cst) != kRunning) {
+      w.sleep_state.store(kBusy, std::memory_order_relaxed);  // relaxed: only saves a Wake()
+      continue;
+    }
+    w.waiter->WaitUntil(platform::Deadline::Infinite());
+    // Relaxed: this only stops Submit() from choosing us while we look for work; a Submit()
+    // that still sees kIdle wakes us once more (harmless), and its CAS always reads the latest
+    // value anyway.
+    w.sleep_state.store(kBusy, std::memory_order_relaxed);
+  }
+}
+
+void ThreadPoolExecutor::State::WakeOneIdleWorker() noexcept {
+  for (std::size_t i = 0; i < worker_count; ++i) {
+    Worker& w = workers[i];
+    // Dekker half S2 (seq_cst load), then claim the sleeper so no other Submit() wakes it too.
+    if (w.sleep_state.load(std::memory_order_seq_cst) != kIdle) continue;
+    std::uint32_t expected = kIdle;
+    if (w.sleep_state.compare_exchange_strong(expected, kWoken, std::memory_order_seq_cst)) {
+      w.waiter->Wake();
+      return;
+    }
+  }
+}
+
+ThreadPoolExecutor::ThreadPoolExecutor(const Options& options, platform::Clock& clock) noexcept
+    : Executor(clock), options_(options) {}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() { Shutdown(/*wait=*/false); }
+
+Status ThreadPoolExecutor::DoStart() {
+  if (options_.threads == 0 || options_.threads > kMaxThreads) {
+    return Status::Format(StatusCode::kInvalidArgument, "thread pool threads must be 1..%zu, got %zu",
+                          kMaxThreads, options_.threads);
+  }
+  if (options_.queue_capacity == 0 || options_.queue_capacity > kMaxQueueCapacity) {
+    return Status::Format(StatusCode::kInvalidArgument,
+                          "thread pool queue_capacity must be 1..%zu, got %zu", kMaxQueueCapacity,
+                          options_.queue_capacity);
+  }
+  const Status oom(StatusCode::kResourceExhausted, "out of memory starting the thread pool");
+  std::unique_ptr<State> st(new (std::nothrow) State(*this, options_.queue_capacity));
+  if (st == nullptr || !st->queue.ok()) return oom;
+  st->submitter = st->queue.NewProducer();
+  st->workers.reset(new (std::nothrow) State::Worker[options_.threads]);
+  if (st->submitter == nullptr || st->workers == nullptr) return oom;
+  st->worker_count = options_.threads;
+  for (std::size_t i = 0; i < st->worker_count; ++i) {
+    State::Worker& w = st->workers[i];
+    w.state = st.get();
+    w.waiter = clock().NewWaiter();
+    if (w.waiter == nullptr) return oom;
+    APS_RETURN_IF_ERROR(NewCompletionProducer(&w.completions));
+    w.requests.emplace(st->queue);
+  }
+  occupied_.store(0, std::memory_order_relaxed);  // relaxed: no worker runs yet
+  state_ = std::move(st);
+  for (std::size_t i = 0; i < state_->worker_count; ++i) {
+    // Thread creation orders everything written above before the worker's first instruction.
+    const bool started = state_->workers[i].thread.Start(
+        [](void* arg) {
+          State::Worker& self = *static_cast<State::Worker*>(arg);
+          self.state->Work(self);
+        },
+        &state_->workers[i]);
+    if (!started) {
+      StopAndJoin(/*wait=*/false);  // nothing was submitted yet: just stops the started ones
+      return Status(StatusCode::kUnavailable,
+                    "cannot start worker threads on this platform (use InlineExecutor)");
+    }
+  }
+  return OkStatus();
+}
+
+Status ThreadPoolExecutor::DoSubmit(const RunRequest& request) noexcept {
+  State& st = *state_;
+  // Acquire: pairs with the workers' release decrements, so when the count says a slot is free
+  // its release inside moodycamel's pop is visible to the push below.
+  if (occupied_.load(std::memory_order_acquire) >= options_.queue_capacity) {
+    return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
+  }
+  // Counted before the push so the count never goes below the queue's true occupancy. Relaxed:
+  // only this thread increments, and the push below publishes the request.
+  occupied_.fetch_add(1, std::memory_order_relaxed);
+  if (!st.queue.TryPush(*st.submitter, request)) {
+    // Not expected (see the design notes); refuse rather than lose the run.
+    occupied_.fetch_sub(1, std::memory_order_relaxed);
+    return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
+  }
+  // Dekker half S1; also publishes the push to the worker whose claim reads this increment.
+  st.claimable.fetch_add(1, std::memory_order_seq_cst);
+  st.WakeOneIdleWorker();
+  return OkStatus();
+}
+
+void ThreadPoolExecutor::DoShutdown(bool wait) noexcept { StopAndJoin(wait); }
+
+void ThreadPoolExecutor::StopAndJoin(bool wait) noexcept {
+  if (state_ == nullptr) return;
+  State& st = *state_;
+  // seq_cst: the workers' idle re-check reads it in the Dekker pair; release for the
+  // "everything submitted is visible" edge described in Work().
+  st.mode.store(wait ? State::kDrain : State::kDrop, std::memory_order_seq_cst);
+  for (std::size_t i = 0; i < st.worker_count; ++i) {
+    if (st.workers[i].thread.running()) st.workers[i].waiter->Wake();
+  }
+  for (std::size_t i = 0; i < st.worker_count; ++i) st.workers[i].thread.Join();
+  state_.reset();  // frees the completion producers and waiters: no thread uses them any more
+}
+
+// ---- InlineExecutor ---------------------------------------------------------------------------
+
+InlineExecutor::~InlineExecutor() { Shutdown(/*wait=*/false); }
+
+Status InlineExecutor::DoStart() { return NewCompletionProducer(&producer_); }
+
+Status InlineExecutor::DoSubmit(const RunRequest& request) noexcept {
+  RunAndComplete(producer_, request);
+  return OkStatus();
+}
+
+void InlineExecutor::DoShutdown(bool /*wait*/) noexcept { producer_ = CompletionQueue::Producer(); }
+
+}  // namespace aps

@@ -1,0 +1,28 @@
+// aps/engine/internal/thread_std.cc — engine_internal::Thread on std::thread (hosted builds).
+#include <new>
+#include <thread>
+
+#include "engine/check.h"
+#include "engine/internal/thread.h"
+
+namespace aps::engine_internal {
+
+Thread::~Thread() { APS_CHECK(handle_ == nullptr); }
+
+bool Thread::Start(Entry entry, void* arg) noexcept {
+  APS_CHECK(handle_ == nullptr);
+  std::thread* t = new (std::nothrow) std::thread(entry, arg);
+  if (t == nullptr) return false;
+  handle_ = t;
+  return true;
+}
+
+void Thread::Join() noexcept {
+  if (handle_ == nullptr) return;
+  std::thread* t = static_cast<std::thread*>(handle_);
+  t->join();
+  delete t;
+  handle_ = nullptr;
+}
+
+}  // namespace aps::engine_internal

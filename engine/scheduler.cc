@@ -1,0 +1,1476 @@
+// The scheduler core.
+//
+// Design
+// ------
+// Ownership. One scheduler thread (the background thread, the caller of a blocking Start(), or
+// the host thread calling RunDue()) owns the job table, the timing wheel, the in-flight runs and
+// the stores; nothing on it takes a lock. Other threads talk to it through a lock-free MPMC
+// command queue (moodycamel) and wait for a reply when the call returns information. A call made
+// on the scheduler thread itself (from a listener or an inline job) is applied directly. While
+// the scheduler is stopped there is no scheduler thread: calls act on the table under
+// `stopped_mu_`, and the jobs they add are "pending" until Start() schedules them.
+//
+// The stop/start hand-over. A producer announces itself in `producers_` before it reads the state
+// and enqueues; FinishShutdown() publishes kStopped and then waits until no producer is inside,
+// and only then drains the queue, so no command is stranded (Dekker-style, seq_cst on both sides).
+//
+// Time. The wheel runs on the wall clock in microseconds (Instant.us = one tick), so fire times
+// go in unconverted and expire exactly. The scheduler sleeps on the monotonic clock: the wait is
+// earliest_wall - wall_now, capped at max_sleep so that a stepped wall clock or a resume is
+// noticed; a backward step rebuilds the wheel (re-inserting every scheduled job), a forward step
+// simply makes jobs due (and the misfire policy decides).
+//
+// One iteration (RunOnce): clock-step check; drain commands; drain executor completions
+// (instances, JOB_EXECUTED/ERROR, next backlog run, waiting jobs); if running, advance the wheel
+// to now and process every due job; write store changes (one batch per store); dispatch events.
+//
+// A due job: executor lookup (missing: removed, as APScheduler); max_instances (drop with
+// JOB_MAX_INSTANCES, or wait); run times = [next_run_time] when coalescing, computed as the
+// LAST fire time <= now without enumerating the backlog (a bisection on FirstAtOrAfter: at most
+// ~64 trigger calls however long the outage); otherwise the missed fire times in order, at most
+// kMaxBatch per iteration; misfire grace checked per run time (JOB_MISSED); the runs of one
+// batch are one instance and run one after another (APScheduler); JOB_SUBMITTED; the next run
+// time is computed from the last run time (advanced at submission: at-most-once).
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/date_trigger.h"
+#include "engine/datetime.h"
+#include "engine/executor.h"
+#include "engine/internal/command_queue.h"
+#include "engine/log.h"
+#include "engine/timing_wheel.h"
+#include "platform/wake_fd.h"
+#include "stores/memory_store.h"
+
+namespace aps {
+namespace {
+
+constexpr std::size_t kMaxBatch = 1024;  // missed runs enumerated per job per iteration
+
+// Set while a job runs on this thread (any executor): Shutdown() from inside a job must not wait
+// for the scheduler thread, which may be waiting for that very job.
+thread_local bool t_in_job = false;
+
+// Wraps a job's callable so the run marks its thread. The inner Invoke() holds the exception
+// boundary (compiled in the user's translation unit); this wrapper only forwards its outcome.
+JobFunction WrapJob(JobFunction user) {
+  return JobFunction::Bind(
+      [inner = std::make_shared<JobFunction>(std::move(user))]() -> RunOutcome {
+        t_in_job = true;
+        RunOutcome r = inner->Invoke();
+        t_in_job = false;
+        return r;
+      });
+}
+
+}  // namespace
+
+// A caller's wait for the scheduler thread's answer.
+struct Reply {
+  std::atomic<std::uint32_t> done{0};
+  Status status;
+  std::string id;
+  bool flag = false;
+  std::optional<JobInfo> info;
+  std::vector<JobInfo> infos;
+  std::string text;
+
+  void Complete() {
+    done.store(1, std::memory_order_release);  // publishes the fields above to Wait()
+    done.notify_all();
+  }
+  void Wait() {
+    while (done.load(std::memory_order_acquire) == 0) done.wait(0, std::memory_order_acquire);
+  }
+};
+
+struct Command {
+  enum class Kind : std::uint8_t {
+    kAdd,
+    kModify,
+    kReschedule,
+    kPauseJob,
+    kResumeJob,
+    kRemove,
+    kRemoveAll,
+    kGet,
+    kGetAll,
+    kPrint,
+    kPause,
+    kResume,
+    kShutdown,
+    kWakeup
+  };
+  Kind kind = Kind::kWakeup;
+  JobSpec spec;
+  JobChanges changes;
+  std::unique_ptr<Trigger> trigger;
+  std::string id;
+  std::string jobstore;
+  bool wait = true;
+  Reply* reply = nullptr;
+};
+
+struct Job {
+  std::string id;
+  std::string name;
+  std::unique_ptr<Trigger> trigger;
+  std::shared_ptr<JobFunction> fn;
+  std::int64_t grace_us = kUnlimitedGrace;
+  bool coalesce = true;
+  std::int32_t max_instances = 1;
+  MaxInstancesPolicy policy = MaxInstancesPolicy::kDrop;
+  std::string executor;
+  std::string jobstore;
+  std::optional<Instant> next_run_time;
+  bool pending = false;            // added while stopped, not yet scheduled
+  NextRunTime pending_first;       // how to compute the first run time at Start()
+  TimingWheel<>::Handle handle{};  // valid iff in_wheel
+  bool in_wheel = false;
+  std::int32_t running = 0;     // batches submitted and not finished
+  bool waiting = false;         // a due run waits for an instance (kWait)
+  std::deque<Instant> backlog;  // runs of the current batch not yet started
+  std::uint32_t generation = 0;
+};
+
+struct InFlight {
+  std::uint64_t job_key = 0;
+  std::string job_id;
+  std::string jobstore;
+  std::shared_ptr<JobFunction> fn;
+  Instant scheduled;
+  Executor* executor = nullptr;
+  bool used = false;
+};
+
+// In host-driven mode the loop is woken through the wake fd: executors and producers call this
+// Waiter's Wake(), which signals the fd the application polls.
+class FdWaiter final : public platform::Waiter {
+ public:
+  explicit FdWaiter(platform::WakeFd* fd) : fd_(fd) {}
+  void WaitUntil(platform::Deadline) noexcept override {}
+  void Wake() noexcept override { fd_->Signal(); }
+
+ private:
+  platform::WakeFd* fd_;
+};
+
+struct Scheduler::Impl {
+  explicit Impl(SchedulerOptions o)
+      : opts(std::move(o)),
+        clock(opts.clock ? opts.clock : &platform::SystemClock()),
+        zone(opts.timezone ? opts.timezone : UtcZone()) {}
+
+  // ---- configuration and state -----------------------------------------------------------
+  SchedulerOptions opts;
+  platform::Clock* clock;
+  TimeZonePtr zone;
+  std::atomic<SchedulerState> state{SchedulerState::kStopped};
+  std::atomic<bool> loop_active{false};  // a scheduler thread owns the table
+  std::atomic<int> producers{0};         // callers between their state check and enqueue
+  std::atomic<std::thread::id> loop_thread{};
+  std::mutex stopped_mu;  // the table while no scheduler thread owns it
+  std::thread thread;
+  std::unique_ptr<platform::Waiter> waiter;     // the loop's sleep (background/blocking)
+  std::unique_ptr<platform::WakeFd> wake_fd;    // host-driven mode on Linux
+  std::unique_ptr<platform::Waiter> fd_waiter;  // Wake() signals wake_fd
+  platform::Waiter* loop_waiter = nullptr;      // what wakes the loop: waiter or fd_waiter
+  bool stopping = false;                        // scheduler thread: shutdown requested
+  bool stop_wait = true;
+
+  std::vector<std::pair<std::string, std::unique_ptr<Executor>>> executors;
+  std::vector<std::pair<std::string, std::unique_ptr<JobStore>>> stores;
+
+  // ---- the table (scheduler thread, or stopped_mu when stopped) ---------------------------
+  std::vector<std::unique_ptr<Job>> slots;
+  std::vector<std::uint32_t> free_slots;
+  std::unordered_map<std::string, std::uint32_t> by_id;
+  std::atomic<std::size_t> count{0};
+  std::unique_ptr<TimingWheel<>> wheel = std::make_unique<TimingWheel<>>(1024);
+  std::int64_t wheel_now = INT64_MIN;
+  std::uint32_t wall_epoch = 0;
+  std::vector<InFlight> inflight;
+  std::vector<std::uint32_t> free_inflight;
+  std::unique_ptr<CompletionQueue> completions;  // made at Start(), sized for the executors
+  CommandQueue commands;
+  std::vector<std::uint64_t> blocked;  // due jobs an executor had no room for, retried in order
+  std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
+  bool executor_full = false;                  // a Submit() failed in this iteration
+  std::vector<std::uint64_t> due;
+  std::vector<Instant> run_times;
+  std::vector<Event> events;
+  std::uint64_t id_state = 0;
+
+  // ---- listeners ---------------------------------------------------------------------------
+  std::recursive_mutex listeners_mu;
+  std::vector<std::tuple<ListenerId, std::uint32_t, ListenerFn>> listeners;
+  std::atomic<std::uint32_t> listener_mask{0};  // union of masks: events nobody wants are not built
+  ListenerId next_listener = 1;
+
+  // ---------------------------------------------------------------------------------------
+  Instant WallNow() const { return Instant{clock->WallMicros()}; }
+  bool OnLoopThread() const {
+    return loop_active.load(std::memory_order_acquire) &&
+           loop_thread.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
+  bool Wants(std::uint32_t code) const {
+    return (listener_mask.load(std::memory_order_relaxed) & code) != 0;
+  }
+
+  void Emit(std::uint32_t code, std::string_view alias, std::string_view job_id = {}) {
+    if (!Wants(code)) return;
+    Event e;
+    e.code = code;
+    e.alias = std::string(alias);
+    e.job_id = std::string(job_id);
+    events.push_back(std::move(e));
+  }
+
+  void DispatchEvents() {
+    if (events.empty()) return;
+    std::vector<Event> batch;
+    batch.swap(events);
+    std::lock_guard<std::recursive_mutex> lk(listeners_mu);
+    for (const Event& e : batch) {
+      for (std::size_t i = 0; i < listeners.size(); ++i) {
+        auto& [lid, mask, fn] = listeners[i];
+        (void)lid;
+        if ((mask & e.code) != 0) fn(e);
+      }
+    }
+  }
+
+  std::string GenerateId() {
+    // 32 hex digits from a splitmix64 stream seeded by the clocks and the object's address.
+    if (id_state == 0) {
+      id_state = static_cast<std::uint64_t>(clock->WallMicros()) ^
+                 (static_cast<std::uint64_t>(clock->Now().ns) << 17) ^
+                 reinterpret_cast<std::uintptr_t>(this);
+    }
+    auto next = [this] {
+      std::uint64_t z = (id_state += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      return z ^ (z >> 31);
+    };
+    char buf[40];
+    for (;;) {
+      std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(next()),
+                    static_cast<unsigned long long>(next()));
+      if (by_id.count(buf) == 0) return buf;
+    }
+  }
+
+  // ---- table ----------------------------------------------------------------------------
+  static std::uint64_t KeyOf(std::uint32_t slot, const Job& j) {
+    return (std::uint64_t{slot} << 32) | j.generation;
+  }
+  Job* ByKey(std::uint64_t key) {
+    const std::uint32_t slot = static_cast<std::uint32_t>(key >> 32);
+    if (slot >= slots.size() || !slots[slot]) return nullptr;
+    Job* j = slots[slot].get();
+    return j->generation == static_cast<std::uint32_t>(key) ? j : nullptr;
+  }
+  Job* Find(std::string_view id, std::string_view jobstore, std::uint32_t* slot_out = nullptr) {
+    auto it = by_id.find(std::string(id));
+    if (it == by_id.end()) return nullptr;
+    Job* j = slots[it->second].get();
+    if (!jobstore.empty() && j->jobstore != jobstore) return nullptr;
+    if (slot_out) *slot_out = it->second;
+    return j;
+  }
+  std::uint32_t Insert(std::unique_ptr<Job> job) {
+    std::uint32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+      job->generation = slots[slot] ? slots[slot]->generation + 1 : 1;
+    } else {
+      slot = static_cast<std::uint32_t>(slots.size());
+      slots.emplace_back();
+      job->generation = 1;
+    }
+    by_id[job->id] = slot;
+    slots[slot] = std::move(job);
+    count.store(by_id.size(), std::memory_order_relaxed);
+    return slot;
+  }
+  void Erase(std::uint32_t slot) {
+    Job& j = *slots[slot];
+    Unschedule(j);
+    by_id.erase(j.id);
+    // Keep the Job object (generation) so stale keys stay detectable; drop its contents.
+    auto tomb = std::make_unique<Job>();
+    tomb->generation = j.generation + 1;
+    slots[slot] = nullptr;
+    slots[slot] = std::move(tomb);
+    slots[slot]->id.clear();
+    free_slots.push_back(slot);
+    count.store(by_id.size(), std::memory_order_relaxed);
+  }
+  bool IsLive(std::uint32_t slot) const {
+    return slot < slots.size() && slots[slot] && !slots[slot]->id.empty();
+  }
+
+  // ---- wheel ----------------------------------------------------------------------------
+  void Schedule(std::uint32_t slot, Job& j) {
+    Unschedule(j);
+    if (!j.next_run_time || j.pending) return;
+    Result<TimingWheel<>::Handle> h = wheel->Insert(j.next_run_time->us, KeyOf(slot, j));
+    if (!h.ok()) {
+      Log(LogLevel::kError, "job \"%s\" cannot be scheduled: %s", j.id.c_str(),
+          h.status().message());
+      return;
+    }
+    j.handle = *h;
+    j.in_wheel = true;
+  }
+  void Unschedule(Job& j) {
+    if (j.in_wheel) wheel->Cancel(j.handle);
+    j.in_wheel = false;
+  }
+  std::uint32_t SlotOf(const Job& j) const { return by_id.at(j.id); }
+
+  // ---- stores ---------------------------------------------------------------------------
+  JobStore* StoreByAlias(std::string_view alias) {
+    for (auto& [a, s] : stores) {
+      if (a == alias) return s.get();
+    }
+    return nullptr;
+  }
+  Executor* ExecutorByAlias(std::string_view alias) {
+    for (auto& [a, e] : executors) {
+      if (a == alias) return e.get();
+    }
+    return nullptr;
+  }
+  JobState StateOf(const Job& j) const {
+    JobState s;
+    s.id = j.id;
+    s.name = j.name;
+    s.trigger = j.trigger->ToText();
+    s.executor = j.executor;
+    s.next_run_time = j.next_run_time;
+    s.misfire_grace_us = j.grace_us;
+    s.coalesce = j.coalesce;
+    s.max_instances = j.max_instances;
+    return s;
+  }
+  // Persistent stores get every change; the memory store is the table itself.
+  void StoreWrite(const Job& j, bool added) {
+    JobStore* s = StoreByAlias(j.jobstore);
+    if (!s || !s->persistent()) return;
+    Status st = added ? s->AddJob(StateOf(j)) : s->UpdateJob(StateOf(j));
+    if (!st.ok()) Log(LogLevel::kError, "job store \"%s\": %s", j.jobstore.c_str(), st.message());
+  }
+  void StoreRemove(const Job& j) {
+    JobStore* s = StoreByAlias(j.jobstore);
+    if (!s || !s->persistent()) return;
+    Status st = s->RemoveJob(j.id);
+    if (!st.ok()) Log(LogLevel::kError, "job store \"%s\": %s", j.jobstore.c_str(), st.message());
+  }
+
+  JobInfo InfoOf(const Job& j) const {
+    JobInfo i;
+    i.id = j.id;
+    i.name = j.name;
+    i.trigger = j.trigger->Describe();
+    i.trigger_text = j.trigger->ToText();
+    i.executor = j.executor;
+    i.jobstore = j.jobstore;
+    i.next_run_time = j.next_run_time;
+    i.pending = j.pending;
+    i.misfire_grace_us = j.grace_us;
+    i.coalesce = j.coalesce;
+    i.max_instances = j.max_instances;
+    return i;
+  }
+
+  // ---- operations (scheduler thread when running; stopped_mu when stopped) -------------
+  static Status ValidateOptions(const std::optional<std::int64_t>& grace,
+                                const std::optional<std::int32_t>& max) {
+    if (grace && *grace != kUnlimitedGrace && *grace <= 0) {
+      return InvalidArgument("misfire_grace_time must be either unlimited or a positive duration");
+    }
+    if (max && *max <= 0) return InvalidArgument("max_instances must be a positive integer");
+    return OkStatus();
+  }
+
+  void RemoveJobAt(std::uint32_t slot, bool emit) {
+    Job& j = *slots[slot];
+    const std::string id = j.id, store = j.jobstore;
+    if (!j.pending) StoreRemove(j);
+    Erase(slot);
+    if (emit) Emit(kEventJobRemoved, store, id);
+  }
+
+  Status AddJob(JobSpec& spec, bool running, std::string* id_out) {
+    APS_RETURN_IF_ERROR(ValidateOptions(spec.misfire_grace_us, spec.max_instances));
+    if (running && !StoreByAlias(spec.jobstore)) {
+      return Status::Format(StatusCode::kNotFound, "No such job store: %s", spec.jobstore.c_str());
+    }
+    const Instant now = WallNow();
+    auto job = std::make_unique<Job>();
+    job->id = spec.id.empty() ? GenerateId() : spec.id;
+    job->name = spec.name.empty() ? job->id : spec.name;
+    if (spec.trigger) {
+      job->trigger = std::move(spec.trigger);
+    } else {
+      job->trigger = std::move(DateTrigger::Create(now, zone)).value();
+    }
+    if (!spec.fn) return InvalidArgument("the job has no callable");
+    job->fn = std::make_shared<JobFunction>(WrapJob(std::move(spec.fn)));
+    job->grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
+    job->coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
+    job->max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
+    job->policy = spec.max_instances_policy.value_or(opts.job_defaults.max_instances_policy);
+    job->executor = spec.executor;
+    job->jobstore = spec.jobstore;
+    if (auto it = by_id.find(job->id); it != by_id.end()) {
+      if (!spec.replace_existing) return ConflictingIdError(job->id);
+      RemoveJobAt(it->second, /*emit=*/false);
+    }
+    *id_out = job->id;
+    if (!running) {
+      job->pending = true;
+      job->pending_first = spec.next_run_time;
+      Insert(std::move(job));
+      return OkStatus();
+    }
+    job->next_run_time = FirstRunTime(*job, spec.next_run_time, now);
+    Job& j = *job;
+    const std::uint32_t slot = Insert(std::move(job));
+    Schedule(slot, j);
+    StoreWrite(j, /*added=*/true);
+    Emit(kEventJobAdded, j.jobstore, j.id);
+    return OkStatus();
+  }
+
+  std::optional<Instant> FirstRunTime(const Job& j, const NextRunTime& first, Instant now) {
+    switch (first.kind) {
+      case NextRunTime::Kind::kNow: return now;
+      case NextRunTime::Kind::kPaused: return std::nullopt;
+      case NextRunTime::Kind::kAt: return first.at;
+      case NextRunTime::Kind::kFromTrigger: break;
+    }
+    return j.trigger->Next(std::nullopt, now);  // none: the job is added paused (APScheduler)
+  }
+
+  Status Modify(std::string_view id, std::string_view jobstore, JobChanges& c, bool running) {
+    std::uint32_t slot = 0;
+    Job* j = Find(id, jobstore, &slot);
+    if (!j) return JobLookupError(id);
+    APS_RETURN_IF_ERROR(ValidateOptions(c.misfire_grace_us, c.max_instances));
+    if (c.name) {
+      if (c.name->empty()) return InvalidArgument("name must be a nonempty string");
+      j->name = *c.name;
+    }
+    if (c.misfire_grace_us) j->grace_us = *c.misfire_grace_us;
+    if (c.coalesce) j->coalesce = *c.coalesce;
+    if (c.max_instances) j->max_instances = *c.max_instances;
+    if (c.max_instances_policy) j->policy = *c.max_instances_policy;
+    if (c.executor) j->executor = *c.executor;
+    if (c.trigger) j->trigger = std::move(c.trigger);
+    if (c.fn) {
+      if (!*c.fn) return InvalidArgument("the job has no callable");
+      j->fn = std::make_shared<JobFunction>(WrapJob(std::move(*c.fn)));
+    }
+    if (c.next_run_time) {
+      j->next_run_time = *c.next_run_time;
+      if (j->pending)
+        j->pending_first =
+            *c.next_run_time ? NextRunTime::At(**c.next_run_time) : NextRunTime::Paused();
+    }
+    if (running && !j->pending) {
+      if (c.next_run_time) Schedule(slot, *j);
+      StoreWrite(*j, /*added=*/false);
+    }
+    Emit(kEventJobModified, j->pending ? std::string_view() : std::string_view(j->jobstore), j->id);
+    return OkStatus();
+  }
+
+  Status Reschedule(std::string_view id, std::string_view jobstore, std::unique_ptr<Trigger> t,
+                    bool running) {
+    JobChanges c;
+    const std::optional<Instant> next = t->Next(std::nullopt, WallNow());
+    c.trigger = std::move(t);
+    c.next_run_time = next;
+    return Modify(id, jobstore, c, running);
+  }
+
+  Status ResumeJob(std::string_view id, std::string_view jobstore, bool running, bool* kept) {
+    std::uint32_t slot = 0;
+    Job* j = Find(id, jobstore, &slot);
+    if (!j) return JobLookupError(id);
+    const std::optional<Instant> next = j->trigger->Next(std::nullopt, WallNow());
+    if (!next) {
+      RemoveJobAt(slot, /*emit=*/true);
+      *kept = false;
+      return OkStatus();
+    }
+    JobChanges c;
+    c.next_run_time = next;
+    *kept = true;
+    return Modify(id, jobstore, c, running);
+  }
+
+  Status Remove(std::string_view id, std::string_view jobstore) {
+    std::uint32_t slot = 0;
+    if (!Find(id, jobstore, &slot)) return JobLookupError(id);
+    RemoveJobAt(slot, /*emit=*/true);
+    return OkStatus();
+  }
+
+  void RemoveAll(std::string_view jobstore) {
+    std::vector<std::uint32_t> victims;
+    for (auto& [id, slot] : by_id) {
+      if (jobstore.empty() || slots[slot]->jobstore == jobstore) victims.push_back(slot);
+    }
+    for (std::uint32_t slot : victims) RemoveJobAt(slot, /*emit=*/false);
+    Emit(kEventAllJobsRemoved, jobstore);
+  }
+
+  std::vector<JobInfo> Infos(std::string_view jobstore) {
+    std::vector<const Job*> js;
+    for (auto& [id, slot] : by_id) {
+      const Job* j = slots[slot].get();
+      if (jobstore.empty() || j->jobstore == jobstore) js.push_back(j);
+    }
+    // Per store in alias order (pending jobs first), then by next run time with paused last,
+    // then by id (APScheduler's MemoryJobStore order).
+    std::sort(js.begin(), js.end(), [](const Job* a, const Job* b) {
+      if (a->pending != b->pending) return a->pending;
+      if (a->jobstore != b->jobstore) return a->jobstore < b->jobstore;
+      const std::int64_t ta = a->next_run_time ? a->next_run_time->us : INT64_MAX;
+      const std::int64_t tb = b->next_run_time ? b->next_run_time->us : INT64_MAX;
+      if (ta != tb) return ta < tb;
+      return a->id < b->id;
+    });
+    std::vector<JobInfo> out;
+    out.reserve(js.size());
+    for (const Job* j : js) out.push_back(InfoOf(*j));
+    return out;
+  }
+
+  std::string Print(std::string_view jobstore, bool running) {
+    std::string out;
+    const std::vector<JobInfo> infos = Infos(jobstore);
+    if (!running) {
+      out = "Pending jobs:\n";
+      bool any = false;
+      for (const JobInfo& i : infos) {
+        if (!i.pending) continue;
+        out += "    " + i.ToString(*zone) + "\n";
+        any = true;
+      }
+      if (!any) out += "    No pending jobs\n";
+      return out;
+    }
+    std::vector<std::string> aliases;
+    for (auto& [a, s] : stores) {
+      if (jobstore.empty() || a == jobstore) aliases.push_back(a);
+    }
+    std::sort(aliases.begin(), aliases.end());
+    for (const std::string& a : aliases) {
+      out += "Jobstore " + a + ":\n";
+      bool any = false;
+      for (const JobInfo& i : infos) {
+        if (i.jobstore != a) continue;
+        out += "    " + i.ToString(*zone) + "\n";
+        any = true;
+      }
+      if (!any) out += "    No scheduled jobs\n";
+    }
+    return out;
+  }
+
+  // Applies a command. `running`: the scheduler thread owns the table.
+  void Apply(Command& c, bool running) {
+    Reply scratch;
+    Reply& r = c.reply ? *c.reply : scratch;
+    switch (c.kind) {
+      case Command::Kind::kAdd: r.status = AddJob(c.spec, running, &r.id); break;
+      case Command::Kind::kModify: r.status = Modify(c.id, c.jobstore, c.changes, running); break;
+      case Command::Kind::kReschedule:
+        r.status = Reschedule(c.id, c.jobstore, std::move(c.trigger), running);
+        break;
+      case Command::Kind::kPauseJob: {
+        JobChanges ch;
+        ch.next_run_time = std::optional<Instant>();
+        r.status = Modify(c.id, c.jobstore, ch, running);
+        break;
+      }
+      case Command::Kind::kResumeJob:
+        r.status = ResumeJob(c.id, c.jobstore, running, &r.flag);
+        break;
+      case Command::Kind::kRemove: r.status = Remove(c.id, c.jobstore); break;
+      case Command::Kind::kRemoveAll:
+        if (!c.jobstore.empty() && running && !StoreByAlias(c.jobstore)) {
+          r.status =
+              Status::Format(StatusCode::kNotFound, "No such job store: %s", c.jobstore.c_str());
+        } else {
+          RemoveAll(c.jobstore);
+        }
+        break;
+      case Command::Kind::kGet: {
+        Job* j = Find(c.id, c.jobstore);
+        if (j) r.info = InfoOf(*j);
+        break;
+      }
+      case Command::Kind::kGetAll: r.infos = Infos(c.jobstore); break;
+      case Command::Kind::kPrint: r.text = Print(c.jobstore, running); break;
+      case Command::Kind::kPause:
+        if (state.load() == SchedulerState::kRunning) {
+          state.store(SchedulerState::kPaused);
+          Emit(kEventSchedulerPaused, {});
+        }
+        break;
+      case Command::Kind::kResume:
+        if (state.load() == SchedulerState::kPaused) {
+          state.store(SchedulerState::kRunning);
+          Emit(kEventSchedulerResumed, {});
+        }
+        break;
+      case Command::Kind::kShutdown:
+        stopping = true;
+        stop_wait = c.wait;
+        break;
+      case Command::Kind::kWakeup: break;
+    }
+    if (c.reply) c.reply->Complete();
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------
+  void CheckClock(Instant now) {
+    const std::uint32_t epoch = clock->WallEpoch();
+    if (epoch == wall_epoch && now.us >= wheel_now) return;
+    wall_epoch = epoch;
+    if (now.us < wheel_now) Rebuild(now);
+  }
+
+  // The wall clock went back: rebuild the wheel from the job table at the new time.
+  void Rebuild(Instant now) {
+    wheel = std::make_unique<TimingWheel<>>(wheel->capacity(), now.us);
+    wheel_now = now.us;
+    for (auto& [id, slot] : by_id) {
+      Job& j = *slots[slot];
+      j.in_wheel = false;
+      Schedule(slot, j);
+    }
+  }
+
+  void DrainCommands() {
+    Command* batch[64];
+    for (;;) {
+      const std::size_t n = commands.TryDequeueBulk(batch, 64);
+      if (n == 0) return;
+      for (std::size_t i = 0; i < n; ++i) Apply(*batch[i], /*running=*/true);
+    }
+  }
+
+  // Hands one run to `ex`; false when the executor (or the completion queue) is full.
+  bool Submit(std::uint32_t slot, Job& j, Executor* ex, Instant scheduled) {
+    std::uint32_t run_id;
+    if (!free_inflight.empty()) {
+      run_id = free_inflight.back();
+      free_inflight.pop_back();
+    } else {
+      run_id = static_cast<std::uint32_t>(inflight.size());
+      inflight.emplace_back();
+    }
+    InFlight& f = inflight[run_id];
+    f = InFlight{KeyOf(slot, j), j.id, j.jobstore, j.fn, scheduled, ex, true};
+    RunRequest req;
+    req.job_key = f.job_key;
+    req.run_id = run_id;
+    req.fn = f.fn.get();
+    req.scheduled = scheduled;
+    Status st = ex->Submit(req);
+    if (st.ok()) return true;
+    // Full: nothing was queued; the caller keeps the run and retries after completions.
+    f = InFlight{};
+    free_inflight.push_back(run_id);
+    if (!executor_full) {
+      Log(LogLevel::kDebug, "executor for job \"%s\" is full (%s); due runs wait", j.id.c_str(),
+          st.message());
+    }
+    executor_full = true;
+    return false;
+  }
+
+  void DrainCompletions() {
+    RunCompletion batch[64];
+    for (;;) {
+      const std::size_t n = completions ? completions->TryDequeueBulk(batch, 64) : 0;
+      if (n == 0) return;
+      for (std::size_t i = 0; i < n; ++i) Complete(batch[i]);
+    }
+  }
+
+  void Complete(const RunCompletion& c) {
+    if (c.run_id >= inflight.size() || !inflight[c.run_id].used) return;
+    InFlight f = std::move(inflight[c.run_id]);
+    inflight[c.run_id] = InFlight{};
+    free_inflight.push_back(c.run_id);
+    if (c.ran && Wants(c.ok ? kEventJobExecuted : kEventJobError)) {
+      Event e;
+      e.code = c.ok ? kEventJobExecuted : kEventJobError;
+      e.alias = f.jobstore;
+      e.job_id = f.job_id;
+      e.scheduled_run_time = f.scheduled;
+      if (!c.ok) e.error = c.error;
+      events.push_back(std::move(e));
+    }
+    if (c.ran && !c.ok)
+      Log(LogLevel::kError, "Job \"%s\" raised an exception: %s", f.job_id.c_str(), c.error);
+    Job* j = ByKey(f.job_key);
+    if (!j) return;
+    const std::uint32_t slot = static_cast<std::uint32_t>(f.job_key >> 32);
+    if (!j->backlog.empty() && c.ran) {  // the next run of the same batch (same instance)
+      if (SubmitBacklog(slot, *j)) return;
+      if (!j->backlog.empty()) {
+        blocked_backlog.push_back(f.job_key);
+        return;
+      }
+    }
+    j->backlog.clear();
+    --j->running;
+    if (j->waiting && j->running < j->max_instances && state.load() != SchedulerState::kStopped) {
+      j->waiting = false;
+      if (j->next_run_time) due.push_back(f.job_key);  // re-examined in this iteration
+    }
+  }
+
+  // Submits the next run of the job's current batch; false (backlog kept) when the executor is
+  // full, false (backlog cleared) when the executor is gone.
+  bool SubmitBacklog(std::uint32_t slot, Job& j) {
+    Executor* ex = ExecutorByAlias(j.executor);
+    if (!ex) {
+      j.backlog.clear();
+      return false;
+    }
+    if (!Submit(slot, j, ex, j.backlog.front())) return false;
+    j.backlog.pop_front();
+    return true;
+  }
+
+  // The latest fire time <= now, starting from t0 (a fire time <= now): a few steps forward,
+  // then a bisection over FirstAtOrAfter, so a long outage costs O(log range) trigger calls.
+  Instant LastFireAtOrBefore(const Trigger& t, Instant t0, Instant now) {
+    Instant last = t0;
+    for (int i = 0; i < 16; ++i) {
+      const std::optional<Instant> n = t.Next(last, now);
+      if (!n || *n > now || *n <= last) return last;
+      last = *n;
+    }
+    std::int64_t lo = last.us, hi = now.us;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo + 1) / 2;
+      const std::optional<Instant> f = t.FirstAtOrAfter(Instant{mid}, Instant{lo});
+      if (f && f->us <= now.us) {
+        lo = f->us;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return Instant{lo};
+  }
+
+  void CollectRunTimes(const Job& j, Instant now) {
+    run_times.clear();
+    const Instant t0 = *j.next_run_time;
+    if (j.coalesce) {
+      run_times.push_back(LastFireAtOrBefore(*j.trigger, t0, now));
+      return;
+    }
+    run_times.push_back(t0);
+    while (run_times.size() < kMaxBatch) {
+      const std::optional<Instant> n = j.trigger->Next(run_times.back(), now);
+      if (!n || *n > now || *n <= run_times.back()) break;
+      run_times.push_back(*n);
+    }
+  }
+
+  // After a batch (submitted, dropped or missed): the next run time from the last run time.
+  void AdvanceAfter(std::uint32_t slot, Job& j, Instant last, Instant now) {
+    const std::optional<Instant> next = j.trigger->Next(last, now);
+    if (!next) {
+      RemoveJobAt(slot, /*emit=*/true);
+      return;
+    }
+    j.next_run_time = next;
+    Schedule(slot, j);
+    StoreWrite(j, /*added=*/false);
+  }
+
+  void ProcessDueJob(std::uint64_t key, Instant now) {
+    Job* jp = ByKey(key);
+    if (!jp || jp->pending || !jp->next_run_time || *jp->next_run_time > now) return;
+    Job& j = *jp;
+    const std::uint32_t slot = static_cast<std::uint32_t>(key >> 32);
+    Unschedule(j);
+    Executor* ex = ExecutorByAlias(j.executor);
+    if (!ex) {
+      Log(LogLevel::kError,
+          "Executor lookup (\"%s\") failed for job \"%s\" -- removing it from the job store",
+          j.executor.c_str(), j.id.c_str());
+      RemoveJobAt(slot, /*emit=*/true);
+      return;
+    }
+    if (j.running >= j.max_instances || j.waiting) {
+      if (j.policy == MaxInstancesPolicy::kWait || j.waiting) {
+        j.waiting = true;  // re-examined when an instance finishes
+        return;
+      }
+      CollectRunTimes(j, now);
+      Log(LogLevel::kWarning,
+          "Execution of job \"%s\" skipped: maximum number of running instances reached (%d)",
+          j.id.c_str(), j.max_instances);
+      if (Wants(kEventJobMaxInstances)) {
+        Event e;
+        e.code = kEventJobMaxInstances;
+        e.alias = j.jobstore;
+        e.job_id = j.id;
+        e.scheduled_run_times = run_times;
+        events.push_back(std::move(e));
+      }
+      AdvanceAfter(slot, j, run_times.back(), now);
+      return;
+    }
+    CollectRunTimes(j, now);
+    const Instant last = run_times.back();
+    // Misfire grace per run time; the rest form one batch (one instance, run in order).
+    std::vector<Instant> live;
+    for (Instant rt : run_times) {
+      if (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us) {
+        Log(LogLevel::kWarning, "Run time of job \"%s\" was missed by %s", j.id.c_str(),
+            FormatTimedelta(now.us - rt.us).c_str());
+        if (Wants(kEventJobMissed)) {
+          Event e;
+          e.code = kEventJobMissed;
+          e.alias = j.jobstore;
+          e.job_id = j.id;
+          e.scheduled_run_time = rt;
+          events.push_back(std::move(e));
+        }
+      } else {
+        live.push_back(rt);
+      }
+    }
+    if (!live.empty()) {
+      if (!Submit(slot, j, ex, live.front())) {
+        blocked.push_back(key);  // next_run_time unchanged: retried after completions
+        return;
+      }
+      ++j.running;
+      for (std::size_t i = 1; i < live.size(); ++i) j.backlog.push_back(live[i]);
+      if (Wants(kEventJobSubmitted)) {
+        Event e;
+        e.code = kEventJobSubmitted;
+        e.alias = j.jobstore;
+        e.job_id = j.id;
+        e.scheduled_run_times = live;
+        events.push_back(std::move(e));
+      }
+    }
+    AdvanceAfter(slot, j, last, now);
+  }
+
+  void ProcessDue() {
+    const Instant now = WallNow();
+    CheckClock(now);
+    if (now.us > wheel_now) {
+      wheel->AdvanceTo(now.us, [this](std::uint64_t key, std::int64_t, TimingWheel<>::Handle) {
+        due.push_back(key);
+      });
+      wheel_now = now.us;
+    }
+    // Jobs an executor had no room for go first, in their order; once an executor is full the
+    // rest of this iteration's due jobs wait too (no retry storm), after the earlier ones.
+    if (!blocked.empty()) {
+      std::vector<std::uint64_t> retry;
+      retry.swap(blocked);
+      retry.insert(retry.end(), due.begin(), due.end());
+      due.swap(retry);
+    }
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      if (executor_full) {
+        blocked.push_back(due[i]);
+        continue;
+      }
+      ProcessDueJob(due[i], now);
+    }
+    due.clear();
+  }
+
+  void RunOnce() {
+    DrainCommands();
+    executor_full = false;
+    DrainCompletions();
+    if (!blocked_backlog.empty()) {
+      std::vector<std::uint64_t> retry;
+      retry.swap(blocked_backlog);
+      for (std::uint64_t key : retry) {
+        Job* j = ByKey(key);
+        if (!j) continue;
+        if (executor_full) {
+          blocked_backlog.push_back(key);
+        } else if (!SubmitBacklog(static_cast<std::uint32_t>(key >> 32), *j) &&
+                   !j->backlog.empty()) {
+          blocked_backlog.push_back(key);
+        }
+      }
+    }
+    if (state.load() == SchedulerState::kRunning && !stopping) {
+      ProcessDue();
+    } else {
+      due.clear();
+    }
+    DispatchEvents();
+  }
+
+  // How long the loop may sleep (monotonic), given the earliest wheel deadline.
+  platform::Deadline SleepDeadline() {
+    const platform::Deadline now_mono = clock->Now();
+    std::int64_t wait_us = opts.max_sleep_us;
+    if (state.load() == SchedulerState::kRunning) {
+      if (std::optional<std::int64_t> next = wheel->NextDeadline()) {
+        const std::int64_t until = *next - clock->WallMicros();
+        if (until < wait_us) wait_us = until < 0 ? 0 : until;
+      }
+    }
+    return now_mono + platform::Delay::Micros(wait_us);
+  }
+
+  void Loop() {
+    loop_thread.store(std::this_thread::get_id(), std::memory_order_release);
+    while (!stopping) {
+      RunOnce();
+      if (stopping) break;
+      const platform::Deadline d = SleepDeadline();
+      if (d > clock->Now() && commands.SizeApprox() == 0 && completions->SizeApprox() == 0)
+        waiter->WaitUntil(d);
+    }
+    FinishShutdown();
+  }
+
+  // Runs on the scheduler thread. The table is handed to the stopped state first (so API calls
+  // made by jobs during a waiting shutdown act directly instead of waiting for this thread),
+  // then executors stop, then their last completions are accounted under the lock.
+  void FinishShutdown() {
+    {
+      std::lock_guard<std::mutex> lk(stopped_mu);
+      state.store(SchedulerState::kStopped, std::memory_order_seq_cst);
+      while (producers.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+      loop_active.store(false, std::memory_order_release);
+      // Commands that arrived during shutdown are answered in the stopped state.
+      Command* c = nullptr;
+      while (commands.TryDequeueBulk(&c, 1) == 1) Apply(*c, /*running=*/false);
+    }
+    DispatchEvents();
+    for (auto& [alias, ex] : executors) ex->Shutdown(stop_wait);
+    {
+      std::lock_guard<std::mutex> lk(stopped_mu);
+      DrainCompletions();
+      for (auto& [alias, st] : stores) st->Shutdown();
+      for (auto& [id, slot] : by_id) {
+        Job& j = *slots[slot];
+        j.in_wheel = false;
+        j.running = 0;
+        j.waiting = false;
+        j.backlog.clear();
+      }
+      blocked.clear();
+      blocked_backlog.clear();
+      due.clear();
+      wheel = std::make_unique<TimingWheel<>>(wheel->capacity());
+      wheel_now = INT64_MIN;
+      inflight.clear();
+      free_inflight.clear();
+      Emit(kEventSchedulerShutdown, {});
+    }
+    stopping = false;
+    DispatchEvents();
+  }
+};
+
+// ---- JobInfo ----------------------------------------------------------------------------
+
+std::string JobInfo::ToString(const TimeZone& zone) const {
+  std::string s = name + " (trigger: " + trigger + ", ";
+  if (pending) {
+    s += "pending)";
+  } else if (next_run_time) {
+    // APScheduler prints whole seconds and the zone abbreviation.
+    s += "next run at: " +
+         FormatCivilSpace(Instant{next_run_time->us - next_run_time->subsecond_micros()}, zone) +
+         ")";
+  } else {
+    s += "paused)";
+  }
+  return s;
+}
+
+const char* EventName(std::uint32_t code) noexcept {
+  switch (code) {
+    case kEventSchedulerStarted: return "SCHEDULER_STARTED";
+    case kEventSchedulerShutdown: return "SCHEDULER_SHUTDOWN";
+    case kEventSchedulerPaused: return "SCHEDULER_PAUSED";
+    case kEventSchedulerResumed: return "SCHEDULER_RESUMED";
+    case kEventExecutorAdded: return "EXECUTOR_ADDED";
+    case kEventExecutorRemoved: return "EXECUTOR_REMOVED";
+    case kEventJobstoreAdded: return "JOBSTORE_ADDED";
+    case kEventJobstoreRemoved: return "JOBSTORE_REMOVED";
+    case kEventAllJobsRemoved: return "ALL_JOBS_REMOVED";
+    case kEventJobAdded: return "JOB_ADDED";
+    case kEventJobRemoved: return "JOB_REMOVED";
+    case kEventJobModified: return "JOB_MODIFIED";
+    case kEventJobExecuted: return "JOB_EXECUTED";
+    case kEventJobError: return "JOB_ERROR";
+    case kEventJobMissed: return "JOB_MISSED";
+    case kEventJobSubmitted: return "JOB_SUBMITTED";
+    case kEventJobMaxInstances: return "JOB_MAX_INSTANCES";
+    default: return "UNKNOWN";
+  }
+}
+
+// ---- Scheduler --------------------------------------------------------------------------
+
+Scheduler::Scheduler(SchedulerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Scheduler::~Scheduler() {
+  if (state() != SchedulerState::kStopped) (void)Shutdown(true);
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+SchedulerState Scheduler::state() const { return impl_->state.load(); }
+std::size_t Scheduler::job_count() const { return impl_->count.load(std::memory_order_relaxed); }
+
+void Scheduler::ListenerThrew(const Event& e) noexcept {
+  Log(LogLevel::kError, "Error notifying listener of %s: the listener threw", EventName(e.code));
+}
+
+ListenerId Scheduler::AddListenerImpl(ListenerFn fn, std::uint32_t mask) {
+  Impl& m = *impl_;
+  std::lock_guard<std::recursive_mutex> lk(m.listeners_mu);
+  const ListenerId id = m.next_listener++;
+  m.listeners.emplace_back(id, mask, std::move(fn));
+  m.listener_mask.fetch_or(mask, std::memory_order_relaxed);
+  return id;
+}
+
+Status Scheduler::RemoveListener(ListenerId id) {
+  Impl& m = *impl_;
+  std::lock_guard<std::recursive_mutex> lk(m.listeners_mu);
+  auto it = std::find_if(m.listeners.begin(), m.listeners.end(),
+                         [id](const auto& l) { return std::get<0>(l) == id; });
+  if (it == m.listeners.end()) return Status(StatusCode::kNotFound, "no such listener");
+  m.listeners.erase(it);
+  std::uint32_t mask = 0;
+  for (const auto& l : m.listeners) mask |= std::get<1>(l);
+  m.listener_mask.store(mask, std::memory_order_relaxed);
+  return OkStatus();
+}
+
+Status Scheduler::AddExecutor(std::string alias, std::unique_ptr<Executor> executor) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.stopped_mu);
+  if (m.state.load() != SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+  if (m.ExecutorByAlias(alias)) {
+    return Status::Format(StatusCode::kAlreadyExists,
+                          "This scheduler already has an executor by the alias of \"%s\"",
+                          alias.c_str());
+  }
+  if (!executor) return InvalidArgument("executor is null");
+  m.executors.emplace_back(std::move(alias), std::move(executor));
+  return OkStatus();
+}
+
+Status Scheduler::AddJobStore(std::string alias, std::unique_ptr<JobStore> store) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.stopped_mu);
+  if (m.state.load() != SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+  if (m.StoreByAlias(alias)) {
+    return Status::Format(StatusCode::kAlreadyExists,
+                          "This scheduler already has a job store by the alias of \"%s\"",
+                          alias.c_str());
+  }
+  if (!store) return InvalidArgument("job store is null");
+  m.stores.emplace_back(std::move(alias), std::move(store));
+  return OkStatus();
+}
+
+Status Scheduler::RemoveExecutor(std::string_view alias) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.stopped_mu);
+  if (m.state.load() != SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+  auto it = std::find_if(m.executors.begin(), m.executors.end(),
+                         [&](const auto& e) { return e.first == alias; });
+  if (it == m.executors.end()) {
+    return Status::Format(StatusCode::kNotFound, "No such executor: %.*s",
+                          static_cast<int>(alias.size()), alias.data());
+  }
+  m.executors.erase(it);
+  return OkStatus();
+}
+
+Status Scheduler::RemoveJobStore(std::string_view alias) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.stopped_mu);
+  if (m.state.load() != SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+  auto it = std::find_if(m.stores.begin(), m.stores.end(),
+                         [&](const auto& e) { return e.first == alias; });
+  if (it == m.stores.end()) {
+    return Status::Format(StatusCode::kNotFound, "No such job store: %.*s",
+                          static_cast<int>(alias.size()), alias.data());
+  }
+  m.stores.erase(it);
+  return OkStatus();
+}
+
+Status Scheduler::Start(bool paused) {
+  Impl& m = *impl_;
+  if (m.state.load() == SchedulerState::kStopped && m.thread.joinable() &&
+      m.thread.get_id() != std::this_thread::get_id()) {
+    m.thread.join();  // a previous background run has ended (or is finishing its shutdown)
+  }
+  {
+    std::unique_lock<std::mutex> lk(m.stopped_mu);
+    if (m.state.load() != SchedulerState::kStopped || m.loop_active.load()) {
+      return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+    }
+    if (!m.ExecutorByAlias("default")) {
+      std::size_t n = m.opts.default_executor_threads;
+      if (n == 0)
+        n = std::thread::hardware_concurrency() > 0 ? std::thread::hardware_concurrency() : 2;
+      m.executors.emplace_back("default", std::make_unique<ThreadPoolExecutor>(n, 65536, *m.clock));
+      m.Emit(kEventExecutorAdded, "default");
+    }
+    if (!m.StoreByAlias("default")) {
+      m.stores.emplace_back("default", std::make_unique<MemoryJobStore>());
+      m.Emit(kEventJobstoreAdded, "default");
+    }
+    // Pending jobs must name existing stores; check before changing anything.
+    for (auto& [id, slot] : m.by_id) {
+      const Job& j = *m.slots[slot];
+      if (j.pending && !m.StoreByAlias(j.jobstore)) {
+        m.events.clear();
+        return Status::Format(StatusCode::kNotFound, "No such job store: %s (job \"%s\")",
+                              j.jobstore.c_str(), j.id.c_str());
+      }
+    }
+    if (!m.waiter) m.waiter = m.clock->NewWaiter();
+    if (!m.waiter)
+      return Status(StatusCode::kResourceExhausted,
+                    "out of memory creating the scheduler's waiter");
+    m.loop_waiter = m.waiter.get();
+    if (m.opts.mode == SchedulerMode::kHostDriven) {
+      if (!m.wake_fd) m.wake_fd = platform::WakeFd::Create();
+      if (m.wake_fd && !m.fd_waiter) m.fd_waiter = std::make_unique<FdWaiter>(m.wake_fd.get());
+      if (m.fd_waiter) m.loop_waiter = m.fd_waiter.get();
+    }
+    if (!m.completions) {
+      CompletionQueue::Options q;
+      q.capacity = m.opts.max_outstanding_runs;
+      q.max_producers = m.opts.max_completion_producers;
+      m.completions = std::make_unique<CompletionQueue>(q);
+      if (!m.completions->status().ok()) {
+        Status st = m.completions->status();
+        m.completions.reset();
+        return st;
+      }
+    }
+    for (std::size_t i = 0; i < m.executors.size(); ++i) {
+      Status st = m.executors[i].second->Start(*m.completions, m.loop_waiter);
+      if (!st.ok()) {
+        for (std::size_t k = 0; k < i; ++k) m.executors[k].second->Shutdown(false);
+        return st;
+      }
+    }
+    for (auto& [alias, s] : m.stores) {
+      Status st = s->Start(alias);
+      if (!st.ok()) return st;
+    }
+    const Instant now = m.WallNow();
+    m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
+    m.wheel_now = now.us;
+    m.wall_epoch = m.clock->WallEpoch();
+    for (auto& [id, slot] : m.by_id) {
+      Job& j = *m.slots[slot];
+      if (j.pending) {
+        j.pending = false;
+        j.next_run_time = m.FirstRunTime(j, j.pending_first, now);
+        m.StoreWrite(j, /*added=*/true);
+        m.Emit(kEventJobAdded, j.jobstore, j.id);
+      }
+      m.Schedule(slot, j);
+    }
+    m.stopping = false;
+    m.loop_active.store(true, std::memory_order_release);
+    m.state.store(paused ? SchedulerState::kPaused : SchedulerState::kRunning,
+                  std::memory_order_seq_cst);
+    m.Emit(kEventSchedulerStarted, {});
+  }
+  switch (m.opts.mode) {
+    case SchedulerMode::kBackground:
+      m.loop_thread.store(std::thread::id(), std::memory_order_release);
+      m.thread = std::thread([&m] { m.Loop(); });
+      return OkStatus();
+    case SchedulerMode::kBlocking: m.Loop(); return OkStatus();
+    case SchedulerMode::kHostDriven:
+      m.loop_thread.store(std::this_thread::get_id(), std::memory_order_release);
+      m.DispatchEvents();
+      if (m.wake_fd) m.wake_fd->Signal();  // the first RunDue() arms the deadline
+      return OkStatus();
+  }
+  return OkStatus();
+}
+
+namespace {
+
+// Runs `c` on the scheduler: directly when stopped (under the lock) or when called on the
+// scheduler thread, else through the queue, waiting for the reply.
+void Call(Scheduler::Impl& m, Command& c) {
+  Reply reply;
+  if (!c.reply) c.reply = &reply;
+  m.producers.fetch_add(1, std::memory_order_seq_cst);
+  if (m.state.load(std::memory_order_seq_cst) == SchedulerState::kStopped ||
+      !m.loop_active.load()) {
+    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    std::vector<Event> events;
+    {
+      std::lock_guard<std::mutex> lk(m.stopped_mu);
+      if (m.state.load() == SchedulerState::kStopped) {
+        m.Apply(c, /*running=*/false);
+        events.swap(m.events);
+      } else {
+        // Started meanwhile: go through the queue.
+        m.producers.fetch_add(1, std::memory_order_seq_cst);
+        m.commands.Enqueue(&c);
+        m.producers.fetch_sub(1, std::memory_order_seq_cst);
+        if (m.loop_waiter) m.loop_waiter->Wake();
+      }
+    }
+    if (!events.empty()) {
+      m.events.swap(events);
+      m.DispatchEvents();
+    }
+    c.reply->Wait();
+    return;
+  }
+  if (m.OnLoopThread()) {
+    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    m.Apply(c, /*running=*/true);
+    return;
+  }
+  m.commands.Enqueue(&c);
+  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  m.loop_waiter->Wake();
+  c.reply->Wait();
+}
+
+}  // namespace
+
+Status Scheduler::Shutdown(bool wait) {
+  Impl& m = *impl_;
+  if (m.state.load() == SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
+  Command c;
+  c.kind = Command::Kind::kShutdown;
+  c.wait = wait;
+  const bool on_loop = m.OnLoopThread();
+  Call(m, c);
+  if (m.opts.mode == SchedulerMode::kHostDriven && on_loop) {
+    m.FinishShutdown();
+    return OkStatus();
+  }
+  if (!on_loop && !t_in_job && m.opts.mode == SchedulerMode::kBackground && m.thread.joinable() &&
+      m.thread.get_id() != std::this_thread::get_id()) {
+    m.thread.join();
+  }
+  return OkStatus();
+}
+
+Status Scheduler::Pause() {
+  if (state() == SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
+  Command c;
+  c.kind = Command::Kind::kPause;
+  Call(*impl_, c);
+  return OkStatus();
+}
+
+Status Scheduler::Resume() {
+  if (state() == SchedulerState::kStopped)
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
+  Command c;
+  c.kind = Command::Kind::kResume;
+  Call(*impl_, c);
+  return OkStatus();
+}
+
+void Scheduler::Wakeup() {
+  if (impl_->loop_waiter) impl_->loop_waiter->Wake();
+}
+
+Result<std::string> Scheduler::AddJob(JobSpec spec) {
+  Command c;
+  c.kind = Command::Kind::kAdd;
+  c.spec = std::move(spec);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  if (!r.status.ok()) return r.status;
+  return r.id;
+}
+
+Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kModify;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  c.changes = std::move(changes);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return r.status;
+}
+
+Status Scheduler::RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,
+                                std::string_view jobstore) {
+  if (!trigger) return InvalidArgument("trigger is null");
+  Command c;
+  c.kind = Command::Kind::kReschedule;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  c.trigger = std::move(trigger);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return r.status;
+}
+
+Status Scheduler::PauseJob(std::string_view id, std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kPauseJob;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return r.status;
+}
+
+Result<bool> Scheduler::ResumeJob(std::string_view id, std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kResumeJob;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  if (!r.status.ok()) return r.status;
+  return r.flag;
+}
+
+Status Scheduler::RemoveJob(std::string_view id, std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kRemove;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return r.status;
+}
+
+Status Scheduler::RemoveAllJobs(std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kRemoveAll;
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return r.status;
+}
+
+std::optional<JobInfo> Scheduler::GetJob(std::string_view id, std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kGet;
+  c.id = std::string(id);
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return std::move(r.info);
+}
+
+std::vector<JobInfo> Scheduler::GetJobs(std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kGetAll;
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return std::move(r.infos);
+}
+
+std::string Scheduler::PrintJobs(std::string_view jobstore) {
+  Command c;
+  c.kind = Command::Kind::kPrint;
+  c.jobstore = std::string(jobstore);
+  Reply r;
+  c.reply = &r;
+  Call(*impl_, c);
+  return std::move(r.text);
+}
+
+std::optional<platform::Deadline> Scheduler::NextDeadline() {
+  Impl& m = *impl_;
+  if (!m.loop_active.load()) return std::nullopt;
+  if (m.commands.SizeApprox() != 0 || (m.completions && m.completions->SizeApprox() != 0) ||
+      !m.blocked.empty() || !m.blocked_backlog.empty()) {
+    return m.clock->Now();
+  }
+  if (m.state.load() != SchedulerState::kRunning) return std::nullopt;
+  std::optional<std::int64_t> next = m.wheel->NextDeadline();
+  if (!next) return std::nullopt;
+  const std::int64_t until = *next - m.clock->WallMicros();
+  return m.clock->Now() + platform::Delay::Micros(until < 0 ? 0 : until);
+}
+
+Status Scheduler::RunDue() {
+  Impl& m = *impl_;
+  if (m.opts.mode != SchedulerMode::kHostDriven) {
+    return Status(StatusCode::kFailedPrecondition, "RunDue() is for SchedulerMode::kHostDriven");
+  }
+  if (!m.loop_active.load())
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
+  m.loop_thread.store(std::this_thread::get_id(), std::memory_order_release);
+  if (m.wake_fd) m.wake_fd->Clear();  // before the work: a signal during it re-arms the fd
+  m.RunOnce();
+  if (m.stopping) {
+    m.FinishShutdown();
+    return OkStatus();
+  }
+  // The fd's timer runs on the real monotonic clock; with a simulated clock only signals count.
+  if (m.wake_fd && m.clock == &platform::SystemClock()) m.wake_fd->ArmAt(NextDeadline());
+  return OkStatus();
+}
+
+int Scheduler::WakeFd() { return impl_->wake_fd ? impl_->wake_fd->fd() : -1; }
+
+}  // namespace aps

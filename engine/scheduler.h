@@ -1,0 +1,272 @@
+// aps/engine/scheduler.h — the scheduler: jobs, triggers, executors, stores and events.
+//
+// APScheduler 3.x's scheduler API on a single-owner core: one scheduler thread owns the job
+// table, the timing wheel and the stores; any thread submits commands through a lock-free
+// queue; due runs go to executors (a fixed thread pool by default) and their completions come
+// back lock-free.
+//
+//   aps::Scheduler s;                                        // background mode, memory store
+//   s.Start();
+//   auto id = s.AddJob([] { std::puts("tick"); }, *aps::ParseTrigger("interval(seconds=5)", now));
+//   ...
+//   s.Shutdown();                                            // waits for running jobs
+//
+// Modes: kBackground (Start() spawns the scheduler thread), kBlocking (Start() runs the loop
+// in the caller until Shutdown() is called from a job, a listener or another thread), and
+// kHostDriven (no thread: the application calls RunDue() when NextDeadline() passes, or when
+// WakeFd() — Linux — becomes readable).
+//
+// Defaults (ours, not APScheduler's): misfire_grace_time unlimited (3.x: 1 s, its most common
+// complaint), coalesce on, max_instances 1; when max_instances is reached the run is dropped
+// with a JOB_MAX_INSTANCES event (3.x), or with MaxInstancesPolicy::kWait it waits for a
+// running instance to finish.
+//
+// Time: triggers produce wall-clock instants; the scheduler sleeps on the monotonic clock and
+// re-reads the wall clock on every wake. When the wall clock is stepped (NTP, settimeofday) or
+// the host resumes from suspend, deadlines are re-mapped, so a job due at 09:00 wall time runs
+// at 09:00 wall time. Steps are noticed within SchedulerOptions::max_sleep.
+//
+// Calls: unless noted, every method may be called from any thread, including from inside a job
+// or a listener. Calls that return information (AddJob's id conflict, GetJobs, ...) wait for
+// the scheduler thread to answer (microseconds when it is idle); when the scheduler is
+// stopped they act directly on the pending jobs.
+#ifndef APS_ENGINE_SCHEDULER_H_
+#define APS_ENGINE_SCHEDULER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/events.h"
+#include "engine/job_function.h"
+#include "engine/status.h"
+#include "engine/time.h"
+#include "engine/time_zone.h"
+#include "engine/trigger.h"
+#include "platform/clock.h"
+#include "stores/job_store.h"
+
+namespace aps {
+
+class Executor;
+
+enum class SchedulerMode : std::uint8_t { kBackground, kBlocking, kHostDriven };
+enum class SchedulerState : std::uint8_t { kStopped = 0, kRunning = 1, kPaused = 2 };
+
+// What happens to a run that comes due while max_instances runs of its job are running.
+enum class MaxInstancesPolicy : std::uint8_t {
+  kDrop,  // skip it and emit JOB_MAX_INSTANCES (APScheduler 3.x)
+  kWait,  // run it when an instance finishes (coalesced with later due runs if coalesce)
+};
+
+struct JobDefaults {
+  std::int64_t misfire_grace_us = kUnlimitedGrace;  // kUnlimitedGrace or > 0
+  bool coalesce = true;
+  std::int32_t max_instances = 1;  // > 0
+  MaxInstancesPolicy max_instances_policy = MaxInstancesPolicy::kDrop;
+};
+
+struct SchedulerOptions {
+  SchedulerMode mode = SchedulerMode::kBackground;
+  // The clock the scheduler reads and sleeps on; nullptr = platform::SystemClock(). Tests and
+  // simulations pass a platform::SimClock and run a year of schedules in milliseconds.
+  platform::Clock* clock = nullptr;
+  // Zone for print_jobs and for triggers the scheduler builds; nullptr = UTC.
+  TimeZonePtr timezone;
+  JobDefaults job_defaults;
+  // Worker threads of the "default" thread-pool executor created at Start() when no executor
+  // named "default" was added; 0 = the number of CPU cores.
+  std::size_t default_executor_threads = 0;
+  // After a store error the scheduler retries the store after this long (APScheduler: 10 s).
+  std::int64_t jobstore_retry_interval_us = 10'000'000;
+  // Longest sleep: wall-clock steps and resumes are noticed within it.
+  std::int64_t max_sleep_us = 1'000'000;
+  // Runs handed to executors and not yet accounted (the completion queue's capacity). Due runs
+  // beyond it wait, in order, for completions. Memory: about max_completion_producers *
+  // (max_outstanding_runs + 64) * 180 bytes, preallocated at Start().
+  std::size_t max_outstanding_runs = 4096;
+  // Executor threads that may push completions (all thread-pool workers plus one per inline
+  // executor); Start() fails with kResourceExhausted if the executors need more.
+  std::size_t max_completion_producers = 16;
+};
+
+// The first run time of a new job.
+struct NextRunTime {
+  enum class Kind : std::uint8_t { kFromTrigger, kNow, kPaused, kAt };
+  Kind kind = Kind::kFromTrigger;
+  Instant at;
+  static NextRunTime FromTrigger() { return {}; }
+  static NextRunTime Now() { return {Kind::kNow, {}}; }
+  static NextRunTime Paused() { return {Kind::kPaused, {}}; }
+  static NextRunTime At(Instant t) { return {Kind::kAt, t}; }
+};
+
+// add_job's arguments. Unset optionals take the scheduler's job_defaults.
+struct JobSpec {
+  JobFunction fn;
+  std::unique_ptr<Trigger> trigger;  // nullptr: run once, now (APScheduler's default DateTrigger)
+  std::string id;                    // empty: a generated id
+  std::string name;                  // empty: the id
+  std::optional<std::int64_t> misfire_grace_us;
+  std::optional<bool> coalesce;
+  std::optional<std::int32_t> max_instances;
+  std::optional<MaxInstancesPolicy> max_instances_policy;
+  NextRunTime next_run_time;
+  std::string jobstore = "default";
+  std::string executor = "default";
+  bool replace_existing = false;
+};
+
+// modify_job's changes; only the set fields change. A new trigger does not recompute the next
+// run time (APScheduler); use RescheduleJob for that.
+struct JobChanges {
+  std::optional<std::string> name;
+  std::optional<std::int64_t> misfire_grace_us;
+  std::optional<bool> coalesce;
+  std::optional<std::int32_t> max_instances;
+  std::optional<MaxInstancesPolicy> max_instances_policy;
+  std::optional<std::string> executor;
+  std::unique_ptr<Trigger> trigger;
+  std::optional<JobFunction> fn;
+  // Set to change the next run time; nullopt inside = pause.
+  std::optional<std::optional<Instant>> next_run_time;
+};
+
+// A snapshot of a job.
+struct JobInfo {
+  std::string id;
+  std::string name;
+  std::string trigger;       // Trigger::Describe(): "cron[hour='9']"
+  std::string trigger_text;  // Trigger::ToText()
+  std::string executor;
+  std::string jobstore;
+  std::optional<Instant> next_run_time;  // nullopt: paused (or pending without one yet)
+  bool pending = false;                  // added before Start(), not yet scheduled
+  std::int64_t misfire_grace_us = kUnlimitedGrace;
+  bool coalesce = true;
+  std::int32_t max_instances = 1;
+  // APScheduler's str(job): "name (trigger: cron[hour='9'], next run at: 2024-01-01 09:00:00 EET)"
+  // with times in `zone`.
+  std::string ToString(const TimeZone& zone) const;
+};
+
+using ListenerId = std::uint64_t;
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options = {});
+  // Shuts down (waiting for running jobs) if still running.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // --- configuration (stopped only: kFailedPrecondition "Scheduler is already running") ----
+  // AddExecutor / AddJobStore: kAlreadyExists 'This scheduler already has an executor by the
+  // alias of "x"'. A "default" memory store and thread-pool executor are created at Start()
+  // when missing.
+  Status AddExecutor(std::string alias, std::unique_ptr<Executor> executor);
+  Status AddJobStore(std::string alias, std::unique_ptr<JobStore> store);
+  Status RemoveExecutor(std::string_view alias);  // kNotFound "No such executor: x"
+  Status RemoveJobStore(std::string_view alias);  // kNotFound "No such job store: x"
+
+  // --- state machine -----------------------------------------------------------------------
+  // Start(): stopped → running (or paused). Creates missing defaults, starts executors and
+  // stores, loads stored jobs, schedules pending ones; emits EXECUTOR_ADDED / JOBSTORE_ADDED
+  // for created defaults, then SCHEDULER_STARTED. kBlocking: does not return until Shutdown().
+  // kFailedPrecondition "Scheduler is already running". A pending job whose id conflicts
+  // makes Start() fail with kAlreadyExists and leaves the scheduler stopped.
+  Status Start(bool paused = false);
+  // Shutdown(): → stopped; executors shut down (wait: let queued and running jobs finish;
+  // !wait: drop queued runs, running ones finish on their own); emits SCHEDULER_SHUTDOWN.
+  // Jobs stay in their stores (a restart finds them). kFailedPrecondition "Scheduler is not
+  // running". Blocks until the scheduler thread has stopped (not when called from a job or
+  // listener on that thread).
+  Status Shutdown(bool wait = true);
+  Status Pause();   // running → paused (SCHEDULER_PAUSED); paused: no-op
+  Status Resume();  // paused → running (SCHEDULER_RESUMED); running: no-op
+  void Wakeup();    // process now
+  SchedulerState state() const;
+
+  // --- jobs ------------------------------------------------------------------------------
+  // AddJob(): returns the job's id. kAlreadyExists on a duplicate id (unless
+  // replace_existing), kNotFound for an unknown job store when running, kInvalidArgument for
+  // bad options or a missing callable. A job whose trigger has no fire time is added paused
+  // (APScheduler).
+  Result<std::string> AddJob(JobSpec spec);
+  template <typename F>
+  Result<std::string> AddJob(F&& fn, std::unique_ptr<Trigger> trigger, JobSpec spec = {}) {
+    spec.fn = JobFunction::Bind(std::forward<F>(fn));
+    spec.trigger = std::move(trigger);
+    return AddJob(std::move(spec));
+  }
+  Status ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore = {});
+  // RescheduleJob(): new trigger, next run time recomputed from now.
+  Status RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,
+                       std::string_view jobstore = {});
+  Status PauseJob(std::string_view id, std::string_view jobstore = {});
+  // ResumeJob(): next run time from the trigger; a trigger with no further fire time removes
+  // the job (JOB_REMOVED) and the result is false.
+  Result<bool> ResumeJob(std::string_view id, std::string_view jobstore = {});
+  Status RemoveJob(std::string_view id, std::string_view jobstore = {});
+  Status RemoveAllJobs(std::string_view jobstore = {});
+  std::optional<JobInfo> GetJob(std::string_view id, std::string_view jobstore = {});
+  // GetJobs(): per store (alias order), ascending by next run time, paused last.
+  std::vector<JobInfo> GetJobs(std::string_view jobstore = {});
+  // PrintJobs(): APScheduler's print_jobs text.
+  std::string PrintJobs(std::string_view jobstore = {});
+
+  // --- events ----------------------------------------------------------------------------
+  // AddListener(): `fn(const Event&)` for events whose code & mask != 0. In hosted builds a
+  // listener that throws is caught (the catch is compiled into the caller's translation unit).
+  template <typename F>
+  ListenerId AddListener(F&& fn, std::uint32_t mask = kEventAll) {
+    return AddListenerImpl(WrapListener(std::forward<F>(fn)), mask);
+  }
+  Status RemoveListener(ListenerId id);  // kNotFound
+
+  // --- host-driven mode (kHostDriven; the calling thread acts as the scheduler thread) ----
+  // NextDeadline(): when RunDue() should next be called (monotonic), or nullopt: only after a
+  // command (WakeFd readable / Wakeup). Host thread only.
+  std::optional<platform::Deadline> NextDeadline();
+  // RunDue(): processes commands, completions and due jobs once. Host thread only.
+  Status RunDue();
+  // WakeFd(): Linux (after Start()): a file descriptor that is readable when RunDue() should
+  // be called — a command or completion arrived, or the next deadline passed (the deadline
+  // only with the system clock). Add it to epoll/Asio for reading; RunDue() clears it. -1 where
+  // there is none. Any thread.
+  int WakeFd();
+
+  // Jobs the scheduler currently tracks (scheduled + paused); for tests and metrics. Any thread.
+  std::size_t job_count() const;
+
+  struct Impl;
+
+ private:
+  using ListenerFn = std::function<void(const Event&)>;
+  template <typename F>
+  static ListenerFn WrapListener(F&& f) {
+#if defined(__cpp_exceptions)
+    return [f = std::forward<F>(f)](const Event& e) {
+      try {
+        f(e);
+      } catch (...) {
+        ListenerThrew(e);
+      }
+    };
+#else
+    return ListenerFn(std::forward<F>(f));
+#endif
+  }
+  static void ListenerThrew(const Event& e) noexcept;
+  ListenerId AddListenerImpl(ListenerFn fn, std::uint32_t mask);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aps
+
+#endif  // APS_ENGINE_SCHEDULER_H_
