@@ -53,7 +53,8 @@
 namespace aps {
 namespace {
 
-constexpr std::size_t kMaxBatch = 1024;  // missed runs enumerated per job per iteration
+constexpr std::size_t kMaxBatch = 1024;          // missed runs enumerated per job per iteration
+constexpr std::size_t kAsyncBacklogWake = 4096;  // queued async commands that wake the loop
 
 // Set while a job runs on this thread (any executor): Shutdown() from inside a job must not wait
 // for the scheduler thread, which may be waiting for that very job.
@@ -117,6 +118,7 @@ struct Command {
   std::string jobstore;
   bool wait = true;
   Reply* reply = nullptr;
+  bool owned = false;  // heap-allocated fire-and-forget command: the scheduler deletes it
 };
 
 struct Job {
@@ -135,9 +137,9 @@ struct Job {
   NextRunTime pending_first;       // how to compute the first run time at Start()
   TimingWheel<>::Handle handle{};  // valid iff in_wheel
   bool in_wheel = false;
-  std::int32_t running = 0;     // batches submitted and not finished
-  bool waiting = false;         // a due run waits for an instance (kWait)
-  std::deque<Instant> backlog;  // runs of the current batch not yet started
+  std::int32_t running = 0;      // batches submitted and not finished
+  bool waiting = false;          // a due run waits for an instance (kWait)
+  std::vector<Instant> backlog;  // runs of the current batch not yet started (front first)
   std::uint32_t generation = 0;
 };
 
@@ -177,6 +179,11 @@ struct Scheduler::Impl {
   std::atomic<bool> loop_active{false};  // a scheduler thread owns the table
   std::atomic<int> producers{0};         // callers between their state check and enqueue
   std::atomic<std::thread::id> loop_thread{};
+  // The wall instant (µs) the sleeping loop will wake at, or kAwake. A producer of a job due
+  // earlier wakes it. Hosted only (a 64-bit atomic). seq_cst: paired with the loop's queue
+  // check after publishing (see Loop()).
+  static constexpr std::int64_t kAwake = INT64_MIN;
+  std::atomic<std::int64_t> sleeping_until{kAwake};
   std::mutex stopped_mu;  // the table while no scheduler thread owns it
   std::thread thread;
   std::unique_ptr<platform::Waiter> waiter;     // the loop's sleep (background/blocking)
@@ -207,7 +214,8 @@ struct Scheduler::Impl {
   std::vector<std::uint64_t> due;
   std::vector<Instant> run_times;
   std::vector<Event> events;
-  std::uint64_t id_state = 0;
+  std::atomic<std::uint64_t> id_prefix{0};
+  std::atomic<std::uint64_t> id_counter{0};
 
   // ---- listeners ---------------------------------------------------------------------------
   std::recursive_mutex listeners_mu;
@@ -248,25 +256,27 @@ struct Scheduler::Impl {
     }
   }
 
+  // Generated ids: 15 hex digits (short enough for std::string's inline buffer), a per-scheduler
+  // random prefix and a counter, so any thread can make one without asking the table.
   std::string GenerateId() {
-    // 32 hex digits from a splitmix64 stream seeded by the clocks and the object's address.
-    if (id_state == 0) {
-      id_state = static_cast<std::uint64_t>(clock->WallMicros()) ^
-                 (static_cast<std::uint64_t>(clock->Now().ns) << 17) ^
-                 reinterpret_cast<std::uintptr_t>(this);
-    }
-    auto next = [this] {
-      std::uint64_t z = (id_state += 0x9e3779b97f4a7c15ull);
+    std::uint64_t prefix = id_prefix.load(std::memory_order_relaxed);
+    if (prefix == 0) {
+      std::uint64_t z = static_cast<std::uint64_t>(clock->WallMicros()) ^
+                        (static_cast<std::uint64_t>(clock->Now().ns) << 17) ^
+                        reinterpret_cast<std::uintptr_t>(this);
       z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
       z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      return z ^ (z >> 31);
-    };
-    char buf[40];
-    for (;;) {
-      std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(next()),
-                    static_cast<unsigned long long>(next()));
-      if (by_id.count(buf) == 0) return buf;
+      std::uint64_t expected = 0;
+      const std::uint64_t mine = ((z ^ (z >> 31)) & 0xfffffull) | 0x100000ull;  // never 0
+      prefix = id_prefix.compare_exchange_strong(expected, mine) ? mine : expected;
     }
+    // Relaxed: only uniqueness matters.
+    const std::uint64_t n = id_counter.fetch_add(1, std::memory_order_relaxed);
+    static constexpr char kHex[] = "0123456789abcdef";
+    char buf[15];
+    for (int i = 0; i < 5; ++i) buf[i] = kHex[(prefix >> (4 * (4 - i))) & 0xf];
+    for (int i = 0; i < 10; ++i) buf[5 + i] = kHex[(n >> (4 * (9 - i))) & 0xf];
+    return std::string(buf, sizeof(buf));
   }
 
   // ---- table ----------------------------------------------------------------------------
@@ -292,7 +302,7 @@ struct Scheduler::Impl {
     if (!free_slots.empty()) {
       slot = free_slots.back();
       free_slots.pop_back();
-      job->generation = slots[slot] ? slots[slot]->generation + 1 : 1;
+      job->generation = slots[slot]->generation + 1;
     } else {
       slot = static_cast<std::uint32_t>(slots.size());
       slots.emplace_back();
@@ -307,12 +317,10 @@ struct Scheduler::Impl {
     Job& j = *slots[slot];
     Unschedule(j);
     by_id.erase(j.id);
-    // Keep the Job object (generation) so stale keys stay detectable; drop its contents.
-    auto tomb = std::make_unique<Job>();
-    tomb->generation = j.generation + 1;
-    slots[slot] = nullptr;
-    slots[slot] = std::move(tomb);
-    slots[slot]->id.clear();
+    // Keep the Job object (its generation) so stale keys stay detectable; drop its contents.
+    const std::uint32_t generation = j.generation + 1;
+    j = Job{};
+    j.generation = generation;
     free_slots.push_back(slot);
     count.store(by_id.size(), std::memory_order_relaxed);
   }
@@ -646,6 +654,13 @@ struct Scheduler::Impl {
       case Command::Kind::kWakeup: break;
     }
     if (c.reply) c.reply->Complete();
+    if (c.owned) {
+      if (!r.status.ok()) {
+        Log(LogLevel::kError, "AddJobAsync: job \"%s\" not added: %s", c.spec.id.c_str(),
+            r.status.message());
+      }
+      delete &c;
+    }
   }
 
   // ---- the loop ---------------------------------------------------------------------------
@@ -687,7 +702,15 @@ struct Scheduler::Impl {
       inflight.emplace_back();
     }
     InFlight& f = inflight[run_id];
-    f = InFlight{KeyOf(slot, j), j.id, j.jobstore, j.fn, scheduled, ex, true};
+    f.job_key = KeyOf(slot, j);
+    f.fn = j.fn;
+    f.scheduled = scheduled;
+    f.executor = ex;
+    f.used = true;
+    if (Wants(kEventJobExecuted | kEventJobError)) {  // the job may be gone when the run ends
+      f.job_id = j.id;
+      f.jobstore = j.jobstore;
+    }
     RunRequest req;
     req.job_key = f.job_key;
     req.run_id = run_id;
@@ -758,7 +781,7 @@ struct Scheduler::Impl {
       return false;
     }
     if (!Submit(slot, j, ex, j.backlog.front())) return false;
-    j.backlog.pop_front();
+    j.backlog.erase(j.backlog.begin());
     return true;
   }
 
@@ -956,8 +979,15 @@ struct Scheduler::Impl {
       RunOnce();
       if (stopping) break;
       const platform::Deadline d = SleepDeadline();
-      if (d > clock->Now() && commands.SizeApprox() == 0 && completions->SizeApprox() == 0)
+      // Publish the wake-up instant, then look at the queue: a producer that enqueued after
+      // the look sees the published instant and wakes us if its job is due earlier.
+      sleeping_until.store(clock->WallMicros() + (d - clock->Now()).ns / 1000,
+                           std::memory_order_seq_cst);
+      if (d > clock->Now() && commands.SizeApprox() == 0 && completions->SizeApprox() == 0 &&
+          blocked.empty()) {
         waiter->WaitUntil(d);
+      }
+      sleeping_until.store(kAwake, std::memory_order_seq_cst);
     }
     FinishShutdown();
   }
@@ -1335,6 +1365,46 @@ Result<std::string> Scheduler::AddJob(JobSpec spec) {
   Call(*impl_, c);
   if (!r.status.ok()) return r.status;
   return r.id;
+}
+
+Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
+  Impl& m = *impl_;
+  if (!spec.fn) return InvalidArgument("the job has no callable");
+  APS_RETURN_IF_ERROR(Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances));
+  m.producers.fetch_add(1, std::memory_order_seq_cst);
+  const bool running = m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped &&
+                       m.loop_active.load() && m.opts.mode != SchedulerMode::kHostDriven;
+  if (!running || m.OnLoopThread()) {
+    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    return AddJob(std::move(spec));
+  }
+  if (spec.id.empty()) spec.id = m.GenerateId();
+  // When does it first run? That decides whether the sleeping loop must be woken.
+  const Instant now = m.WallNow();
+  std::optional<Instant> first;
+  switch (spec.next_run_time.kind) {
+    case NextRunTime::Kind::kNow: first = now; break;
+    case NextRunTime::Kind::kAt: first = spec.next_run_time.at; break;
+    case NextRunTime::Kind::kPaused: break;
+    case NextRunTime::Kind::kFromTrigger:
+      first = spec.trigger ? spec.trigger->Next(std::nullopt, now) : std::optional<Instant>(now);
+      break;
+  }
+  std::string id = spec.id;
+  auto* c = new Command;
+  c->kind = Command::Kind::kAdd;
+  c->spec = std::move(spec);
+  c->owned = true;
+  m.commands.Enqueue(c);
+  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
+  // Wake the loop when the job is due before its planned wake-up, or when commands pile up
+  // (they hold memory until applied).
+  if (until != Impl::kAwake &&
+      ((first && first->us < until) || m.commands.SizeApprox() > kAsyncBacklogWake)) {
+    m.loop_waiter->Wake();
+  }
+  return id;
 }
 
 Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {

@@ -203,6 +203,13 @@ class Scheduler {
     spec.trigger = std::move(trigger);
     return AddJob(std::move(spec));
   }
+  // AddJobAsync(): AddJob without waiting for the scheduler thread: the spec is checked and
+  // the id chosen now (a generated id is unique), the job is added when the scheduler next
+  // runs. A conflict found then (a duplicate explicit id without replace_existing, an unknown
+  // store) is logged and the job is dropped. Wakes the scheduler only if the job is due before
+  // its planned wake-up. While stopped it is AddJob. Allocates (the command); never blocks
+  // while running; any thread.
+  Result<std::string> AddJobAsync(JobSpec spec);
   Status ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore = {});
   // RescheduleJob(): new trigger, next run time recomputed from now.
   Status RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,

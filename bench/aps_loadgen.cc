@@ -1,0 +1,323 @@
+// aps-loadgen: end-to-end workloads through the public API, one result line each:
+//   peer=aps workload=W key=value ...
+//
+//   aps-loadgen --workload=throughput --n=1000000 --window-ms=0 --lead-ms=3000 [--threads=T]
+//   aps-loadgen --workload=addrate --n=1000000
+//   aps-loadgen --workload=lateness --m=100 --interval-ms=1000 --duration-s=10 --lead-ms=500
+//   aps-loadgen --workload=timer --n=1000000 --lead-ms=3000 --range-ms=1000 --cancel-frac=0.5
+//   --seed=42
+//
+// Every run checks its own result (each job ran exactly once, none early) and prints
+// check=ok|FAILED; the exit status is 1 when a check failed.
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/executor.h"
+#include "engine/interval_trigger.h"
+#include "engine/scheduler.h"
+#include "engine/timing_wheel.h"
+#include "platform/clock.h"
+
+namespace aps {
+namespace {
+
+using Args = std::map<std::string, std::string>;
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) != 0 || s.find('=') == std::string::npos) {
+      std::fprintf(stderr, "aps-loadgen: arguments are --key=value, got \"%s\"\n", argv[i]);
+      std::exit(2);
+    }
+    a[s.substr(2, s.find('=') - 2)] = s.substr(s.find('=') + 1);
+  }
+  return a;
+}
+
+double Num(const Args& a, const char* key, double def) {
+  auto it = a.find(key);
+  if (it == a.end()) return def;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v) || v < 0) {
+    std::fprintf(stderr, "aps-loadgen: --%s must be a non-negative number, got \"%s\"\n", key,
+                 it->second.c_str());
+    std::exit(2);
+  }
+  return v;
+}
+
+std::int64_t WallUs() { return platform::SystemClock().WallMicros(); }
+double Secs(std::int64_t us) { return static_cast<double>(us) / 1e6; }
+std::size_t HeapInUse() { return mallinfo2().uordblks; }
+
+std::size_t Threads(const Args& a) {
+  const double t = Num(a, "threads", 0);
+  if (t >= 1) return static_cast<std::size_t>(t);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+SchedulerOptions Options(const Args& a) {
+  SchedulerOptions o;
+  o.default_executor_threads = Threads(a);
+  o.max_outstanding_runs = 16384;
+  o.max_completion_producers = o.default_executor_threads + 2;
+  return o;
+}
+
+// --- throughput --------------------------------------------------------------------------
+struct Shared {
+  std::vector<std::atomic<std::uint8_t>> ran;
+  std::atomic<std::int64_t> done{0};
+  std::atomic<std::int64_t> early{0};
+  std::atomic<std::int64_t> last_exec_us{0};
+  std::int64_t n = 0;
+  explicit Shared(std::int64_t count) : ran(static_cast<std::size_t>(count)), n(count) {}
+};
+
+int Throughput(const Args& a) {
+  const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
+  const double window_ms = Num(a, "window-ms", 0), lead_ms = Num(a, "lead-ms", 3000);
+  Scheduler s(Options(a));
+  if (!s.Start().ok()) return 1;
+  auto shared = std::make_shared<Shared>(n);
+  const std::int64_t t0 = WallUs();
+  const std::int64_t first_due = t0 + static_cast<std::int64_t>(lead_ms * 1000);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t due =
+        first_due + static_cast<std::int64_t>(window_ms * 1000 * static_cast<double>(i) /
+                                              static_cast<double>(n));
+    JobSpec spec;
+    Shared* sh = shared.get();
+    spec.fn = JobFunction::Bind([sh, i, due] {
+      const std::int64_t now = WallUs();
+      if (now < due) sh->early.fetch_add(1, std::memory_order_relaxed);
+      sh->ran[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+      if (sh->done.fetch_add(1, std::memory_order_acq_rel) + 1 == sh->n)
+        sh->last_exec_us.store(now);
+    });
+    spec.next_run_time = NextRunTime::At(Instant{due});
+    if (!s.AddJobAsync(std::move(spec)).ok()) return 1;
+  }
+  const std::int64_t added = WallUs();
+  const std::int64_t last_due =
+      first_due + static_cast<std::int64_t>(window_ms * 1000 * static_cast<double>(n - 1) /
+                                            static_cast<double>(n));
+  const std::int64_t deadline = last_due + 120'000'000;
+  while (shared->done.load() < n && WallUs() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  (void)s.Shutdown(true);
+  std::int64_t once = 0;
+  for (auto& r : shared->ran) once += r.load() == 1;
+  const std::int64_t last = shared->last_exec_us.load();
+  const bool ok = once == n && shared->early.load() == 0 && shared->done.load() == n;
+  const double seconds = Secs(last - t0), drain = Secs(last - first_due);
+  std::printf(
+      "peer=aps workload=throughput n=%lld window_ms=%g lead_ms=%g threads=%zu add_seconds=%.3f "
+      "seconds=%.3f "
+      "jobs_per_s=%.0f lag_ms=%.3f drain_seconds=%.3f drain_jobs_per_s=%.0f drain_valid=%s "
+      "ran_once=%lld "
+      "early=%lld check=%s\n",
+      static_cast<long long>(n), window_ms, lead_ms, Threads(a), Secs(added - t0), seconds,
+      static_cast<double>(n) / seconds, static_cast<double>(last - last_due) / 1000.0, drain,
+      static_cast<double>(n) / drain, added <= first_due ? "yes" : "no",
+      static_cast<long long>(once), static_cast<long long>(shared->early.load()),
+      ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+// --- addrate -----------------------------------------------------------------------------
+int AddRate(const Args& a) {
+  const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
+  Scheduler s(Options(a));
+  if (!s.Start().ok()) return 1;
+  const std::size_t heap0 = HeapInUse();
+  const std::int64_t day = WallUs() + 86'400'000'000LL;
+  const std::int64_t t0 = WallUs();
+  for (std::int64_t i = 0; i < n; ++i) {
+    JobSpec spec;
+    spec.fn = JobFunction::Bind([] {});
+    spec.next_run_time = NextRunTime::At(Instant{day + i});
+    if (!s.AddJobAsync(std::move(spec)).ok()) return 1;
+  }
+  const std::int64_t added = WallUs();
+  while (s.job_count() < static_cast<std::size_t>(n))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const std::int64_t absorbed = WallUs();
+  const std::size_t heap1 = HeapInUse();
+  const bool ok = s.job_count() == static_cast<std::size_t>(n);
+  std::printf(
+      "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
+      "absorb_seconds=%.3f "
+      "heap_bytes_per_job=%.0f check=%s\n",
+      static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
+      static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
+      static_cast<double>(heap1 - heap0) / static_cast<double>(n), ok ? "ok" : "FAILED");
+  (void)s.Shutdown(false);
+  return ok ? 0 : 1;
+}
+
+// --- lateness ----------------------------------------------------------------------------
+int Lateness(const Args& a) {
+  const std::int64_t m = static_cast<std::int64_t>(Num(a, "m", 100));
+  const double period_ms = Num(a, "interval-ms", 1000), duration_s = Num(a, "duration-s", 10),
+               lead_ms = Num(a, "lead-ms", 500);
+  const std::int64_t period = static_cast<std::int64_t>(period_ms * 1000);
+  if (period <= 0) return 2;
+  Scheduler s(Options(a));
+  if (!s.Start().ok()) return 1;
+  const std::int64_t t0 = WallUs() + static_cast<std::int64_t>(lead_ms * 1000);
+  const std::int64_t end = t0 + static_cast<std::int64_t>(duration_s * 1e6);
+  std::int64_t expected = 0;
+  std::vector<std::int64_t> starts(static_cast<std::size_t>(m));
+  for (std::int64_t i = 0; i < m; ++i) {
+    starts[static_cast<std::size_t>(i)] = t0 + period * i / m;
+    expected += (end - starts[static_cast<std::size_t>(i)] + period - 1) / period;
+  }
+  std::vector<std::int64_t> samples(static_cast<std::size_t>(expected + m * 4));
+  std::atomic<std::size_t> count{0};
+  std::atomic<std::int64_t> early{0};
+  for (std::int64_t i = 0; i < m; ++i) {
+    const std::int64_t start = starts[static_cast<std::size_t>(i)];
+    JobSpec spec;
+    spec.fn = JobFunction::Bind([&, start] {
+      const std::int64_t now = WallUs();
+      // The drift-free instant this run is for: the nearest start + k*period not after now.
+      const std::int64_t k = (now - start) / period;
+      const std::int64_t late = now - (start + k * period);
+      if (now < start) early.fetch_add(1);
+      const std::size_t idx = count.fetch_add(1);
+      if (idx < samples.size()) samples[idx] = late;
+    });
+    char text[96];
+    std::snprintf(text, sizeof(text), "interval(microseconds=%lld)",
+                  static_cast<long long>(period));
+    IntervalOptions io;
+    io.interval = std::chrono::microseconds(period);
+    io.start_date = Instant{start};
+    io.end_date = Instant{end - 1};
+    spec.trigger = std::move(IntervalTrigger::Create(io, Instant{WallUs()})).value();
+    spec.max_instances = 1000;
+    if (!s.AddJob(std::move(spec)).ok()) return 1;
+  }
+  while (WallUs() < end + 200'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  (void)s.Shutdown(true);
+  const std::size_t runs = std::min(count.load(), samples.size());
+  std::vector<std::int64_t> v(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(runs));
+  std::sort(v.begin(), v.end());
+  auto pct = [&](double p) {
+    return v.empty() ? 0
+                     : v[std::min(v.size() - 1,
+                                  static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+  };
+  double mean = 0;
+  for (std::int64_t x : v) mean += static_cast<double>(x);
+  mean = v.empty() ? 0 : mean / static_cast<double>(v.size());
+  const bool ok = static_cast<std::int64_t>(runs) == expected && early.load() == 0 &&
+                  (v.empty() || v.front() >= 0);
+  std::printf(
+      "peer=aps workload=lateness m=%lld interval_ms=%g duration_s=%g threads=%zu runs=%zu "
+      "expected_runs=%lld "
+      "p50_us=%lld p99_us=%lld p999_us=%lld max_us=%lld mean_us=%.1f check=%s\n",
+      static_cast<long long>(m), period_ms, duration_s, Threads(a), runs,
+      static_cast<long long>(expected), static_cast<long long>(pct(0.50)),
+      static_cast<long long>(pct(0.99)), static_cast<long long>(pct(0.999)),
+      static_cast<long long>(v.empty() ? 0 : v.back()), mean, ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+// --- timer (the wheel alone) -------------------------------------------------------------
+int Timer(const Args& a) {
+  const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 1000000));
+  const double lead_ms = Num(a, "lead-ms", 3000), range_ms = Num(a, "range-ms", 1000),
+               cancel_frac = Num(a, "cancel-frac", 0.5);
+  std::mt19937_64 rng(static_cast<std::uint64_t>(Num(a, "seed", 42)));
+  const std::int64_t base = WallUs();
+  const std::int64_t lead = static_cast<std::int64_t>(lead_ms * 1000),
+                     range = static_cast<std::int64_t>(range_ms * 1000);
+  std::vector<std::int64_t> deadlines(static_cast<std::size_t>(n));
+  for (auto& d : deadlines)
+    d = base + lead + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(range));
+  std::vector<std::size_t> order(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  const std::size_t cancels = static_cast<std::size_t>(cancel_frac * static_cast<double>(n));
+
+  TimingWheel<> wheel(static_cast<std::uint32_t>(n), base);
+  std::vector<TimingWheel<>::Handle> handles(static_cast<std::size_t>(n));
+  const auto i0 = std::chrono::steady_clock::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    handles[static_cast<std::size_t>(i)] =
+        *wheel.TryInsert(deadlines[static_cast<std::size_t>(i)], static_cast<std::uint64_t>(i));
+  }
+  const auto i1 = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k < cancels; ++k) (void)wheel.Cancel(handles[order[k]]);
+  const auto c1 = std::chrono::steady_clock::now();
+  while (WallUs() < base + lead + range)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // untimed
+  std::int64_t early = 0, fired = 0;
+  const std::int64_t now = WallUs();
+  const auto e0 = std::chrono::steady_clock::now();
+  wheel.AdvanceTo(now, [&](std::uint64_t, std::int64_t deadline, TimingWheel<>::Handle) {
+    early += deadline > now;
+    ++fired;
+  });
+  const auto e1 = std::chrono::steady_clock::now();
+  auto ns = [](auto a0, auto a1) {
+    return static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(a1 - a0).count());
+  };
+  const double insert_ns = ns(i0, i1) / static_cast<double>(n);
+  const double cancel_ns = cancels ? ns(i1, c1) / static_cast<double>(cancels) : 0;
+  const double expire_ns = fired ? ns(e0, e1) / static_cast<double>(fired) : 0;
+  const double ops =
+      static_cast<double>(n) + static_cast<double>(cancels) + static_cast<double>(fired);
+  const double ops_s = ops / ((ns(i0, c1) + ns(e0, e1)) / 1e9);
+  const bool ok = early == 0 && fired == n - static_cast<std::int64_t>(cancels) && wheel.empty();
+  std::printf(
+      "peer=aps workload=timer n=%lld cancel_frac=%g insert_ns=%.1f cancel_ns=%.1f expire_ns=%.1f "
+      "ops_per_s=%.0f "
+      "fired=%lld early_expiries=%lld check=%s\n",
+      static_cast<long long>(n), cancel_frac, insert_ns, cancel_ns, expire_ns, ops_s,
+      static_cast<long long>(fired), static_cast<long long>(early), ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace aps
+
+int main(int argc, char** argv) {
+  const aps::Args a = aps::Parse(argc, argv);
+  auto w = a.find("workload");
+  if (w == a.end()) {
+    std::fprintf(
+        stderr,
+        "usage: aps-loadgen --workload=throughput|addrate|lateness|timer [--key=value ...]\n"
+        "  throughput: --n --window-ms --lead-ms --threads\n"
+        "  addrate:    --n\n"
+        "  lateness:   --m --interval-ms --duration-s --lead-ms --threads\n"
+        "  timer:      --n --lead-ms --range-ms --cancel-frac --seed\n");
+    return 2;
+  }
+  if (w->second == "throughput") return aps::Throughput(a);
+  if (w->second == "addrate") return aps::AddRate(a);
+  if (w->second == "lateness") return aps::Lateness(a);
+  if (w->second == "timer") return aps::Timer(a);
+  std::fprintf(stderr, "aps-loadgen: unknown workload \"%s\"\n", w->second.c_str());
+  return 2;
+}
