@@ -80,6 +80,10 @@ namespace aps {
 
 using engine_internal::MpmcQueue;
 
+// Firmware constraint (shared/firmware-target.md §15.3): only always-lock-free atomics, so no
+// 64-bit ones.
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
 // ---- CompletionQueue --------------------------------------------------------------------------
 
 struct CompletionQueue::Impl {
@@ -206,8 +210,6 @@ std::size_t CompletionQueue::SizeApprox() const noexcept {
 
 // ---- Executor ---------------------------------------------------------------------------------
 
-Executor::~Executor() { APS_CHECK(!started_); }
-
 Status Executor::Start(CompletionQueue& completions, platform::Waiter* scheduler_waiter) {
   if (started_) return Status(StatusCode::kFailedPrecondition, "executor is already started");
   if (!completions.status().ok()) return completions.status();
@@ -303,7 +305,7 @@ struct ThreadPoolExecutor::State {
     // kIdle: the worker found nothing to claim and is about to sleep or asleep. kWoken: a
     // Submit() chose it (and called Wake()). kBusy: otherwise. See the design notes.
     std::atomic<std::uint32_t> sleep_state{kBusy};
-    CompletionQueue::Producer completions;        // this thread's
+    CompletionQueue::Producer completions;           // this thread's
     std::optional<RequestQueue::Consumer> requests;  // this thread's
     engine_internal::Thread thread;
   };
@@ -392,8 +394,9 @@ ThreadPoolExecutor::~ThreadPoolExecutor() { Shutdown(/*wait=*/false); }
 
 Status ThreadPoolExecutor::DoStart() {
   if (options_.threads == 0 || options_.threads > kMaxThreads) {
-    return Status::Format(StatusCode::kInvalidArgument, "thread pool threads must be 1..%zu, got %zu",
-                          kMaxThreads, options_.threads);
+    return Status::Format(StatusCode::kInvalidArgument,
+                          "thread pool threads must be 1..%zu, got %zu", kMaxThreads,
+                          options_.threads);
   }
   if (options_.queue_capacity == 0 || options_.queue_capacity > kMaxQueueCapacity) {
     return Status::Format(StatusCode::kInvalidArgument,
@@ -445,7 +448,8 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request) noexcept {
   // only this thread increments, and the push below publishes the request.
   occupied_.fetch_add(1, std::memory_order_relaxed);
   if (!st.queue.TryPush(*st.submitter, request)) {
-    // Not expected (see the design notes); refuse rather than lose the run.
+    // Only when workers preempted mid-pop pin blocks and the spare ones ran out (see the
+    // design notes): refuse, as for a full queue, rather than lose the run.
     occupied_.fetch_sub(1, std::memory_order_relaxed);
     return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
   }

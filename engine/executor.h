@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "engine/check.h"
 #include "engine/job_function.h"
 #include "engine/status.h"
 #include "engine/time.h"
@@ -94,9 +95,9 @@ class CompletionQueue {
     // Most completion producers alive at once: a started ThreadPoolExecutor holds one per
     // worker thread, a started InlineExecutor one. 1..kMaxProducers. Each producer may at some
     // point hold every outstanding completion, so the constructor preallocates, per producer,
-    // room for `capacity` completions rounded up to whole 32-entry blocks plus one block: about
-    // max_producers * (capacity + 64) * sizeof(RunCompletion) bytes (~180 B each; the
-    // defaults take about 930 KB).
+    // room for `capacity` completions rounded up to whole 32-entry blocks plus one block: at
+    // most max_producers * (capacity + 64) * sizeof(RunCompletion) bytes (168 B each on 64-bit
+    // hosts; the defaults take about 0.8 MB).
     std::size_t max_producers = 16;
   };
 
@@ -128,12 +129,12 @@ class CompletionQueue {
 
   // Every Producer must have been destroyed (executors shut down) first.
   ~CompletionQueue();
+  CompletionQueue(const CompletionQueue&) = delete;
+  CompletionQueue& operator=(const CompletionQueue&) = delete;
 
   // status() — OK, or why the constructor failed: kInvalidArgument (an option out of range) or
   // kResourceExhausted (out of memory). Never allocates, never blocks; any thread.
   const Status& status() const noexcept { return status_; }
-  CompletionQueue(const CompletionQueue&) = delete;
-  CompletionQueue& operator=(const CompletionQueue&) = delete;
 
   // TryDequeue() / TryDequeueBulk()
   //
@@ -192,7 +193,11 @@ class CompletionQueue {
 // executors). A failed Start() leaves the executor stopped.
 class Executor {
  public:
-  virtual ~Executor();
+  // Must not be started (see "For implementers"). Defined inline on purpose: with no
+  // out-of-line virtual function, Executor has no key function, so its vtable and typeinfo are
+  // emitted wherever they are needed. A subclass in an application built with RTTI then links
+  // although the engine itself is built with -fno-rtti (which emits no typeinfo).
+  virtual ~Executor() { APS_CHECK(!started_); }
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 

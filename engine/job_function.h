@@ -198,9 +198,9 @@ class JobFunction {
 
  private:
   template <class S>
-  static constexpr bool kFitsInline = sizeof(S) <= kInlineBytes &&
-                                      alignof(S) <= alignof(std::max_align_t) &&
-                                      std::is_nothrow_move_constructible_v<S>;
+  static constexpr bool kFitsInline =
+      sizeof(S) <= kInlineBytes &&
+      alignof(S) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<S>;
 
   template <class S, class... CtorArgs>
   static JobFunction Make(CtorArgs&&... ctor_args) {

@@ -191,6 +191,7 @@ struct Scheduler::Impl {
   std::unique_ptr<platform::Waiter> fd_waiter;  // Wake() signals wake_fd
   platform::Waiter* loop_waiter = nullptr;      // what wakes the loop: waiter or fd_waiter
   bool stopping = false;                        // scheduler thread: shutdown requested
+  bool in_iteration = false;                    // scheduler thread: inside RunOnce()
   bool stop_wait = true;
 
   std::vector<std::pair<std::string, std::unique_ptr<Executor>>> executors;
@@ -219,7 +220,13 @@ struct Scheduler::Impl {
 
   // ---- listeners ---------------------------------------------------------------------------
   std::recursive_mutex listeners_mu;
-  std::vector<std::tuple<ListenerId, std::uint32_t, ListenerFn>> listeners;
+  struct ListenerEntry {
+    ListenerId id;
+    std::uint32_t mask;
+    ListenerFn fn;
+    std::atomic<bool> removed{false};  // set by RemoveListener; a running dispatch skips it
+  };
+  std::vector<std::shared_ptr<ListenerEntry>> listeners;
   std::atomic<std::uint32_t> listener_mask{0};  // union of masks: events nobody wants are not built
   ListenerId next_listener = 1;
 
@@ -242,16 +249,21 @@ struct Scheduler::Impl {
     events.push_back(std::move(e));
   }
 
+  // Delivers the collected events. Listeners may add or remove listeners (themselves too) and
+  // call the API; they see a snapshot of the listener list taken per event.
   void DispatchEvents() {
-    if (events.empty()) return;
-    std::vector<Event> batch;
-    batch.swap(events);
-    std::lock_guard<std::recursive_mutex> lk(listeners_mu);
-    for (const Event& e : batch) {
-      for (std::size_t i = 0; i < listeners.size(); ++i) {
-        auto& [lid, mask, fn] = listeners[i];
-        (void)lid;
-        if ((mask & e.code) != 0) fn(e);
+    while (!events.empty()) {
+      std::vector<Event> batch;
+      batch.swap(events);
+      for (const Event& e : batch) {
+        std::vector<std::shared_ptr<ListenerEntry>> snapshot;
+        {
+          std::lock_guard<std::recursive_mutex> lk(listeners_mu);
+          snapshot = listeners;
+        }
+        for (const auto& l : snapshot) {
+          if ((l->mask & e.code) != 0 && !l->removed.load(std::memory_order_acquire)) l->fn(e);
+        }
       }
     }
   }
@@ -476,21 +488,20 @@ struct Scheduler::Impl {
     std::uint32_t slot = 0;
     Job* j = Find(id, jobstore, &slot);
     if (!j) return JobLookupError(id);
+    // All-or-nothing: every change is checked before any is applied (APScheduler's _modify).
     APS_RETURN_IF_ERROR(ValidateOptions(c.misfire_grace_us, c.max_instances));
-    if (c.name) {
-      if (c.name->empty()) return InvalidArgument("name must be a nonempty string");
-      j->name = *c.name;
-    }
+    if (c.name && c.name->empty()) return InvalidArgument("name must be a nonempty string");
+    if (c.executor && c.executor->empty())
+      return InvalidArgument("executor must be a nonempty string");
+    if (c.fn && !*c.fn) return InvalidArgument("the job has no callable");
+    if (c.name) j->name = *c.name;
     if (c.misfire_grace_us) j->grace_us = *c.misfire_grace_us;
     if (c.coalesce) j->coalesce = *c.coalesce;
     if (c.max_instances) j->max_instances = *c.max_instances;
     if (c.max_instances_policy) j->policy = *c.max_instances_policy;
     if (c.executor) j->executor = *c.executor;
     if (c.trigger) j->trigger = std::move(c.trigger);
-    if (c.fn) {
-      if (!*c.fn) return InvalidArgument("the job has no callable");
-      j->fn = std::make_shared<JobFunction>(WrapJob(std::move(*c.fn)));
-    }
+    if (c.fn) j->fn = std::make_shared<JobFunction>(WrapJob(std::move(*c.fn)));
     if (c.next_run_time) {
       j->next_run_time = *c.next_run_time;
       if (j->pending)
@@ -601,9 +612,11 @@ struct Scheduler::Impl {
   }
 
   // Applies a command. `running`: the scheduler thread owns the table.
-  void Apply(Command& c, bool running) {
+  // Applies a command. `running`: the scheduler thread owns the table. The answer goes into
+  // *out (then the caller completes it) or into c.reply (completed here).
+  void Apply(Command& c, bool running, Reply* out = nullptr) {
     Reply scratch;
-    Reply& r = c.reply ? *c.reply : scratch;
+    Reply& r = out ? *out : c.reply ? *c.reply : scratch;
     switch (c.kind) {
       case Command::Kind::kAdd: r.status = AddJob(c.spec, running, &r.id); break;
       case Command::Kind::kModify: r.status = Modify(c.id, c.jobstore, c.changes, running); break;
@@ -653,14 +666,18 @@ struct Scheduler::Impl {
         break;
       case Command::Kind::kWakeup: break;
     }
-    if (c.reply) c.reply->Complete();
-    if (c.owned) {
+    // Read everything needed from `c` before completing: a waiting caller owns `c` and may
+    // destroy it as soon as Complete() publishes the reply.
+    const bool owned = c.owned;
+    if (owned) {
       if (!r.status.ok()) {
         Log(LogLevel::kError, "AddJobAsync: job \"%s\" not added: %s", c.spec.id.c_str(),
             r.status.message());
       }
       delete &c;
+      return;
     }
+    if (c.reply) c.reply->Complete();
   }
 
   // ---- the loop ---------------------------------------------------------------------------
@@ -687,7 +704,16 @@ struct Scheduler::Impl {
     for (;;) {
       const std::size_t n = commands.TryDequeueBulk(batch, 64);
       if (n == 0) return;
-      for (std::size_t i = 0; i < n; ++i) Apply(*batch[i], /*running=*/true);
+      for (std::size_t i = 0; i < n; ++i) {
+        // A call's events are delivered before the call returns (APScheduler dispatches them
+        // in the calling thread): dispatch, then complete the reply.
+        Reply* reply = batch[i]->reply;
+        batch[i]->reply = nullptr;
+        Reply scratch;
+        Apply(*batch[i], /*running=*/true, reply ? reply : &scratch);
+        DispatchEvents();
+        if (reply) reply->Complete();
+      }
     }
   }
 
@@ -871,28 +897,21 @@ struct Scheduler::Impl {
     CollectRunTimes(j, now);
     const Instant last = run_times.back();
     // Misfire grace per run time; the rest form one batch (one instance, run in order).
-    std::vector<Instant> live;
+    std::vector<Instant> live, missed;
     for (Instant rt : run_times) {
-      if (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us) {
-        Log(LogLevel::kWarning, "Run time of job \"%s\" was missed by %s", j.id.c_str(),
-            FormatTimedelta(now.us - rt.us).c_str());
-        if (Wants(kEventJobMissed)) {
-          Event e;
-          e.code = kEventJobMissed;
-          e.alias = j.jobstore;
-          e.job_id = j.id;
-          e.scheduled_run_time = rt;
-          events.push_back(std::move(e));
-        }
-      } else {
-        live.push_back(rt);
-      }
+      (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us ? missed : live).push_back(rt);
     }
+    // The next run time moves before the run starts, so a running job sees its next one.
+    const std::optional<Instant> old = j.next_run_time;
+    const std::optional<Instant> next = j.trigger->Next(last, now);
+    j.next_run_time = next;
     if (!live.empty()) {
       if (!Submit(slot, j, ex, live.front())) {
-        blocked.push_back(key);  // next_run_time unchanged: retried after completions
+        j.next_run_time = old;   // retried after completions, from where it was
+        blocked.push_back(key);  // (no events yet: none are repeated by the retry)
         return;
       }
+      if (ByKey(key) != &j) return;  // an inline job removed itself while it ran
       ++j.running;
       for (std::size_t i = 1; i < live.size(); ++i) j.backlog.push_back(live[i]);
       if (Wants(kEventJobSubmitted)) {
@@ -904,13 +923,33 @@ struct Scheduler::Impl {
         events.push_back(std::move(e));
       }
     }
-    AdvanceAfter(slot, j, last, now);
+    for (Instant rt : missed) {
+      Log(LogLevel::kWarning, "Run time of job \"%s\" was missed by %s", j.id.c_str(),
+          FormatTimedelta(now.us - rt.us).c_str());
+      if (Wants(kEventJobMissed)) {
+        Event e;
+        e.code = kEventJobMissed;
+        e.alias = j.jobstore;
+        e.job_id = j.id;
+        e.scheduled_run_time = rt;
+        events.push_back(std::move(e));
+      }
+    }
+    // An exhausted trigger ends the job — unless the job itself (inline) gave it a new time.
+    if (!next && !j.next_run_time) {
+      RemoveJobAt(slot, /*emit=*/true);
+      return;
+    }
+    Schedule(slot, j);
+    StoreWrite(j, /*added=*/false);
   }
 
   void ProcessDue() {
     const Instant now = WallNow();
     CheckClock(now);
-    if (now.us > wheel_now) {
+    // Also when time has not moved: entries inserted due at the wheel's current time wait for
+    // the next AdvanceTo (a simulated clock may stand still).
+    if (now.us >= wheel_now) {
       wheel->AdvanceTo(now.us, [this](std::uint64_t key, std::int64_t, TimingWheel<>::Handle) {
         due.push_back(key);
       });
@@ -935,6 +974,7 @@ struct Scheduler::Impl {
   }
 
   void RunOnce() {
+    in_iteration = true;
     DrainCommands();
     executor_full = false;
     DrainCompletions();
@@ -958,6 +998,7 @@ struct Scheduler::Impl {
       due.clear();
     }
     DispatchEvents();
+    in_iteration = false;
   }
 
   // How long the loop may sleep (monotonic), given the earliest wheel deadline.
@@ -1093,7 +1134,11 @@ ListenerId Scheduler::AddListenerImpl(ListenerFn fn, std::uint32_t mask) {
   Impl& m = *impl_;
   std::lock_guard<std::recursive_mutex> lk(m.listeners_mu);
   const ListenerId id = m.next_listener++;
-  m.listeners.emplace_back(id, mask, std::move(fn));
+  auto entry = std::make_shared<Impl::ListenerEntry>();
+  entry->id = id;
+  entry->mask = mask;
+  entry->fn = std::move(fn);
+  m.listeners.push_back(std::move(entry));
   m.listener_mask.fetch_or(mask, std::memory_order_relaxed);
   return id;
 }
@@ -1102,11 +1147,12 @@ Status Scheduler::RemoveListener(ListenerId id) {
   Impl& m = *impl_;
   std::lock_guard<std::recursive_mutex> lk(m.listeners_mu);
   auto it = std::find_if(m.listeners.begin(), m.listeners.end(),
-                         [id](const auto& l) { return std::get<0>(l) == id; });
+                         [id](const auto& l) { return l->id == id; });
   if (it == m.listeners.end()) return Status(StatusCode::kNotFound, "no such listener");
+  (*it)->removed.store(true, std::memory_order_release);  // a dispatch in progress skips it
   m.listeners.erase(it);
   std::uint32_t mask = 0;
-  for (const auto& l : m.listeners) mask |= std::get<1>(l);
+  for (const auto& l : m.listeners) mask |= l->mask;
   m.listener_mask.store(mask, std::memory_order_relaxed);
   return OkStatus();
 }
@@ -1230,9 +1276,16 @@ Status Scheduler::Start(bool paused) {
         return st;
       }
     }
-    for (auto& [alias, s] : m.stores) {
-      Status st = s->Start(alias);
-      if (!st.ok()) return st;
+    for (std::size_t i = 0; i < m.stores.size(); ++i) {
+      Status st = m.stores[i].second->Start(m.stores[i].first);
+      if (!st.ok()) {
+        // Leave nothing running: the scheduler stays stopped and can be started again.
+        for (std::size_t k = 0; k < i; ++k) m.stores[k].second->Shutdown();
+        for (auto& [alias, ex] : m.executors) ex->Shutdown(false);
+        m.events.clear();
+        return Status::Format(st.code(), "job store \"%s\" failed to start: %s",
+                              m.stores[i].first.c_str(), st.message());
+      }
     }
     const Instant now = m.WallNow();
     m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
@@ -1254,6 +1307,9 @@ Status Scheduler::Start(bool paused) {
                   std::memory_order_seq_cst);
     m.Emit(kEventSchedulerStarted, {});
   }
+  // Start's events go out now, on the caller's thread, before the loop exists (APScheduler
+  // dispatches them inside start()).
+  m.DispatchEvents();
   switch (m.opts.mode) {
     case SchedulerMode::kBackground:
       m.loop_thread.store(std::thread::id(), std::memory_order_release);
@@ -1304,6 +1360,9 @@ void Call(Scheduler::Impl& m, Command& c) {
   if (m.OnLoopThread()) {
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
     m.Apply(c, /*running=*/true);
+    // Outside an iteration (host-driven, between RunDue() calls) nothing else would deliver
+    // this call's events soon; inside one they go out at its end.
+    if (!m.in_iteration) m.DispatchEvents();
     return;
   }
   m.commands.Enqueue(&c);
@@ -1516,9 +1575,11 @@ std::optional<platform::Deadline> Scheduler::NextDeadline() {
     return m.clock->Now();
   }
   if (m.state.load() != SchedulerState::kRunning) return std::nullopt;
-  std::optional<std::int64_t> next = m.wheel->NextDeadline();
-  if (!next) return std::nullopt;
-  const std::int64_t until = *next - m.clock->WallMicros();
+  // No later than max_sleep: a host following NextDeadline() also notices wall-clock steps.
+  std::int64_t until = m.opts.max_sleep_us;
+  if (std::optional<std::int64_t> next = m.wheel->NextDeadline()) {
+    until = std::min(until, *next - m.clock->WallMicros());
+  }
   return m.clock->Now() + platform::Delay::Micros(until < 0 ? 0 : until);
 }
 

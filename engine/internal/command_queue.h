@@ -2,10 +2,13 @@
 //
 // Any thread enqueues a pointer to a caller-owned Command; the scheduler thread dequeues in
 // bulk. Unbounded (moodycamel allocates blocks as needed and reuses them), lock-free.
+// Unlike mpmc_queue.h (explicit producers known at init, preallocated, bounded: the executors'
+// queues), API calls come from arbitrary threads, so this queue uses moodycamel's implicit
+// per-thread producers; it is the only other includer of concurrentqueue.h.
 #ifndef APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 #define APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 
-#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue.h>
 
 #include <cstddef>
 

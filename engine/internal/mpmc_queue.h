@@ -53,26 +53,30 @@
 #endif
 #endif
 #if defined(APS_INTERNAL_TSAN)
-#include <sanitizer/tsan_interface.h>
+// ThreadSanitizer's dynamic annotations (exported by the GCC and Clang runtimes; abseil declares
+// them the same way).
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
 #endif
 
 namespace aps::engine_internal {
 
-// ThreadSanitizer and moodycamel's fences. moodycamel marks a popped slot empty with a release
-// *fence* (bulk pops) and checks a block for emptiness with relaxed loads and an acquire *fence*
-// before its producer reuses the block; TSan does not model fences (GCC warns, -Wtsan), so it
-// would report the producer's write into a recycled slot as racing with the consumer's earlier
-// read of it. Under TSan the queue declares that edge itself: every pop releases, and every push
-// acquires, one per-queue sync address. That is slightly stronger than the real edge (a push is
-// ordered after all earlier pops, not just the one that freed its block), so it can hide a race
-// between code before a pop and code after a later push; other edges (element publication
-// through the tail index) are real atomics that TSan checks directly.
+// ThreadSanitizer and moodycamel's fences. A consumer marks a popped slot empty (a release
+// store, or a release *fence* and relaxed stores for bulk pops); before reusing the block, its
+// producer checks the flags with relaxed loads and an acquire *fence*. TSan does not model fences
+// (GCC warns, -Wtsan), so it reports the producer's write into a recycled slot as racing with the
+// consumer's earlier read of it. Under TSan, TryPush() therefore runs moodycamel's enqueue with
+// plain-memory writes ignored (TsanIgnoreWrites): the element copy into the slot and the
+// producer-private bookkeeping. Everything else stays checked: reads of the pushed item, every
+// atomic (so the real producer → consumer edge through the tail index still orders our data),
+// and all of our own code.
 #if defined(APS_INTERNAL_TSAN)
-inline void TsanRelease(void* addr) noexcept { __tsan_release(addr); }
-inline void TsanAcquire(void* addr) noexcept { __tsan_acquire(addr); }
+struct TsanIgnoreWrites {
+  TsanIgnoreWrites() noexcept { AnnotateIgnoreWritesBegin(__FILE__, __LINE__); }
+  ~TsanIgnoreWrites() { AnnotateIgnoreWritesEnd(__FILE__, __LINE__); }
+};
 #else
-inline void TsanRelease(void*) noexcept {}
-inline void TsanAcquire(void*) noexcept {}
+struct TsanIgnoreWrites {};
 #endif
 
 // Counts allocation failures inside moodycamel, which reports them only by failing later
@@ -153,24 +157,20 @@ class MpmcQueue {
   // TryPush() — false when no preallocated block is free (see "Capacity"). Never allocates,
   // never blocks; the thread using `producer`.
   bool TryPush(Producer& producer, const T& item) noexcept {
-    TsanAcquire(&slot_reuse_sync_);
+    [[maybe_unused]] TsanIgnoreWrites ignore_slot_reuse;  // see "ThreadSanitizer" above
     return queue_.try_enqueue(producer.token_, item);
   }
 
   // TryPop() — false when the queue looked empty. The popped slot is released (reusable by its
   // producer) before this returns. Never allocates, never blocks; the thread using `consumer`.
   bool TryPop(Consumer& consumer, T& out) noexcept {
-    if (!queue_.try_dequeue(consumer.token_, out)) return false;
-    TsanRelease(&slot_reuse_sync_);
-    return true;
+    return queue_.try_dequeue(consumer.token_, out);
   }
 
   // TryPopBulk() — pops up to `max` elements into out[0..); returns how many. Slots released as
   // for TryPop(). Never allocates, never blocks; the thread using `consumer`.
   std::size_t TryPopBulk(Consumer& consumer, T* out, std::size_t max) noexcept {
-    const std::size_t n = queue_.try_dequeue_bulk(consumer.token_, out, max);
-    if (n != 0) TsanRelease(&slot_reuse_sync_);
-    return n;
+    return queue_.try_dequeue_bulk(consumer.token_, out, max);
   }
 
   // SizeApprox() — elements in the queue, approximately (moodycamel's size_approx()). Never
@@ -186,7 +186,6 @@ class MpmcQueue {
   std::uint32_t failures_before_;
   Queue queue_;
   bool ok_ = false;
-  char slot_reuse_sync_ = 0;  // an address for the TSan annotations above; never read
 };
 
 }  // namespace aps::engine_internal
