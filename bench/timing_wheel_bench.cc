@@ -1,19 +1,22 @@
 // Timing wheel microbenchmarks: insert, cancel and expire with a million timers, each phase
 // timed on its own (libuv's million-timers split), beside two baselines in this binary:
 //   *_HeapBaseline  a mutex-guarded std::priority_queue (the usual scheduler core). Cancel is
-//                   lazy deletion: it marks the entry and the heap drops it when it surfaces,
-//                   so its cancel cost partly moves into expiry.
+//                   lazy deletion: it only marks the entry, and the heap drops it when it
+//                   surfaces, so part of its cancel cost moves into expiry.
 //   *_AsioBaseline  Boost.Asio steady_timer: insert = expires_at + async_wait, cancel =
 //                   cancel(), expire = io_context::run() over timers already due.
-// Load shape (all variants): 2^20 timers with deadlines uniform over the next second
-// (1 tick = 1 µs), inserted in random deadline order into a pre-sized structure. Each
-// benchmark iteration runs one phase over all of them; reported time is that phase only
-// (manual timing), and ns_per_timer = phase time / 2^20. Expire advances in 1 ms steps
-// (1000 calls, ~1000 timers each, as a scheduler waking every millisecond would) and reports
-// p50/p99/max of one call in µs; the max includes the cascade of a whole higher-level slot.
-// Each run ends with a check that every timer fired (or was cancelled) exactly once.
-// Run (Release, pinned): taskset -c 1 build-wheel/bench/timing_wheel_bench
-//   --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Load shape (every variant): N timers (/1048576 = 2^20, the headline; /65536 = 2^16, which
+// fits in cache) with deadlines uniform over the next second (1 tick = 1 µs), inserted in
+// random deadline order into a structure sized for them. Each benchmark iteration runs one
+// phase over all N; the reported time is that phase only (manual timing), ns_per_timer =
+// phase time / N. Iterations after the first reuse nodes in the order the previous round
+// freed them, i.e. scattered over the pool, as in a long-running scheduler. Expire advances
+// in 1 ms steps (1000 calls, N/1000 timers each, as a scheduler waking every millisecond)
+// and reports p50/p99/max of one call in µs; the max includes re-filing a whole higher-level
+// slot (~N/4 timers). Each phase ends with a check that every timer fired (or was cancelled)
+// exactly once, in order.
+// Run (Release, pinned):
+//   taskset -c 1 build-wheel/bench/timing_wheel_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -33,7 +36,6 @@
 namespace aps {
 namespace {
 
-constexpr std::uint32_t kTimers = 1u << 20;
 constexpr std::int64_t kSpanUs = 1'000'000;
 constexpr std::int64_t kStepUs = 1'000;
 constexpr std::int64_t kStart = 1'704'067'200'000'000;  // 2024-01-01 in µs: absolute ticks
@@ -44,33 +46,33 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Deadline offsets (µs after the start), in insertion order, and a shuffled cancel order.
+// N deadline offsets (µs after the start) in insertion order, and a random cancel order.
 struct Load {
+  std::uint32_t n;
   std::vector<std::int64_t> offset_us;
   std::vector<std::uint32_t> shuffled;
-  Load() : offset_us(kTimers), shuffled(kTimers) {
+  explicit Load(std::uint32_t count) : n(count), offset_us(count), shuffled(count) {
     std::mt19937_64 rng(42);
     for (std::int64_t& o : offset_us) o = 1 + static_cast<std::int64_t>(rng() % kSpanUs);
     std::iota(shuffled.begin(), shuffled.end(), 0u);
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
   }
+  std::uint64_t IdSum() const { return std::uint64_t{n} * (n - 1) / 2; }
 };
-const Load& TheLoad() {
-  static const Load load;
-  return load;
-}
 
-// Accumulates phase time over iterations; publishes ns_per_timer and latency percentiles.
+// Accumulates phase time over iterations; publishes ns_per_timer and per-call percentiles.
 class PhaseStats {
  public:
-  void AddPhase(double seconds) { total_s_ += seconds; }
+  explicit PhaseStats(std::uint32_t n) : n_(n) {}
+  void AddPhase(benchmark::State& state, Clock::time_point t0, Clock::time_point t1) {
+    total_s_ += Seconds(t0, t1);
+    state.SetIterationTime(Seconds(t0, t1));
+  }
   void AddCall(double seconds) { calls_us_.push_back(seconds * 1e6); }
   void Publish(benchmark::State& state) {
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kTimers);
-    if (state.iterations() > 0) {
-      state.counters["ns_per_timer"] =
-          total_s_ * 1e9 / (static_cast<double>(state.iterations()) * kTimers);
-    }
+    const double items = static_cast<double>(state.iterations()) * n_;
+    state.SetItemsProcessed(static_cast<std::int64_t>(items));
+    if (items > 0) state.counters["ns_per_timer"] = total_s_ * 1e9 / items;
     if (!calls_us_.empty()) {
       std::sort(calls_us_.begin(), calls_us_.end());
       auto at = [&](double q) {
@@ -83,6 +85,7 @@ class PhaseStats {
   }
 
  private:
+  std::uint32_t n_;
   double total_s_ = 0;
   std::vector<double> calls_us_;
 };
@@ -91,95 +94,73 @@ class PhaseStats {
 
 using Wheel = TimingWheel<>;
 
-void FillWheel(Wheel& w, std::vector<WheelHandle>& handles) {
-  const Load& load = TheLoad();
-  for (std::uint32_t i = 0; i < kTimers; ++i) {
-    Result<WheelHandle> h = w.TryInsert(kStart + load.offset_us[i], i);
+void FillWheel(Wheel& w, const Load& load, std::vector<WheelHandle>& handles) {
+  const std::int64_t base = w.Now();
+  for (std::uint32_t i = 0; i < load.n; ++i) {
+    Result<WheelHandle> h = w.TryInsert(base + load.offset_us[i], i);
     if (!h.ok()) std::abort();
     handles[i] = *h;
   }
 }
 
-// Fires everything left (untimed clean-up) and returns how many fired.
-std::size_t DrainWheel(Wheel& w, std::int64_t& now) {
-  now += 2 * kSpanUs;
-  const std::size_t n = w.AdvanceTo(now, [](std::uint64_t, std::int64_t, WheelHandle) {});
-  return n;
-}
-
-// 2^20 TryInsert() calls into an empty wheel pre-sized for them (pending grows 0 -> 2^20).
+// N TryInsert() calls into an empty wheel sized for them (pending grows 0 -> N).
 void BM_TimingWheel_Insert(benchmark::State& state) {
-  const Load& load = TheLoad();
-  std::int64_t now = kStart;
-  Wheel w(kTimers, now);
-  std::vector<WheelHandle> handles(kTimers);
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  Wheel w(load.n, kStart);
+  std::vector<WheelHandle> handles(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    const std::int64_t base = now;
     const auto t0 = Clock::now();
-    for (std::uint32_t i = 0; i < kTimers; ++i) {
-      Result<WheelHandle> h = w.TryInsert(base + load.offset_us[i], i);
-      handles[i] = *h;
-    }
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (DrainWheel(w, now) != kTimers) state.SkipWithError("not every timer fired once");
+    FillWheel(w, load, handles);
+    stats.AddPhase(state, t0, Clock::now());
+    const std::size_t n = w.AdvanceTo(w.Now() + 2 * kSpanUs, [](auto...) {});  // untimed
+    if (n != load.n) state.SkipWithError("not every timer fired once");
   }
   stats.Publish(state);
 }
 
-// Cancel() of 2^20 pending timers in insertion order (pending shrinks 2^20 -> 0).
+// Cancel() of N pending timers in insertion order (pending shrinks N -> 0).
 void BM_TimingWheel_Cancel(benchmark::State& state) {
-  std::int64_t now = kStart;
-  Wheel w(kTimers, now);
-  std::vector<WheelHandle> handles(kTimers);
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  Wheel w(load.n, kStart);
+  std::vector<WheelHandle> handles(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    FillWheel(w, handles);
+    FillWheel(w, load, handles);
     const auto t0 = Clock::now();
     std::uint32_t cancelled = 0;
-    for (std::uint32_t i = 0; i < kTimers; ++i) cancelled += w.Cancel(handles[i]) ? 1u : 0u;
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (cancelled != kTimers || !w.empty()) state.SkipWithError("cancel lost a timer");
+    for (std::uint32_t i = 0; i < load.n; ++i) cancelled += w.Cancel(handles[i]) ? 1u : 0u;
+    stats.AddPhase(state, t0, Clock::now());
+    if (cancelled != load.n || !w.empty()) state.SkipWithError("cancel lost a timer");
   }
   stats.Publish(state);
 }
 
-// As above, in random order: every cancel touches three random nodes of a 32 MB pool.
+// As above in random order: each cancel touches three scattered nodes.
 void BM_TimingWheel_Cancel_RandomOrder(benchmark::State& state) {
-  const Load& load = TheLoad();
-  std::int64_t now = kStart;
-  Wheel w(kTimers, now);
-  std::vector<WheelHandle> handles(kTimers);
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  Wheel w(load.n, kStart);
+  std::vector<WheelHandle> handles(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    FillWheel(w, handles);
+    FillWheel(w, load, handles);
     const auto t0 = Clock::now();
     std::uint32_t cancelled = 0;
     for (std::uint32_t i : load.shuffled) cancelled += w.Cancel(handles[i]) ? 1u : 0u;
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (cancelled != kTimers || !w.empty()) state.SkipWithError("cancel lost a timer");
+    stats.AddPhase(state, t0, Clock::now());
+    if (cancelled != load.n || !w.empty()) state.SkipWithError("cancel lost a timer");
   }
   stats.Publish(state);
 }
 
-// Expiry of 2^20 pending timers: AdvanceTo() in 1 ms steps across the second they span.
+// Expiry of N pending timers: AdvanceTo() in 1 ms steps across the second they span.
 void BM_TimingWheel_Expire(benchmark::State& state) {
-  std::int64_t now = kStart;
-  Wheel w(kTimers, now);
-  std::vector<WheelHandle> handles(kTimers);
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  Wheel w(load.n, kStart);
+  std::vector<WheelHandle> handles(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    // Fill relative to the wheel's current time (it moves on every iteration).
-    const Load& load = TheLoad();
-    for (std::uint32_t i = 0; i < kTimers; ++i) {
-      handles[i] = *w.TryInsert(now + load.offset_us[i], i);
-    }
+    FillWheel(w, load, handles);
     std::uint64_t fired = 0;
     std::uint64_t sum = 0;
     std::int64_t last = 0;
@@ -190,19 +171,15 @@ void BM_TimingWheel_Expire(benchmark::State& state) {
       ordered &= deadline >= last;
       last = deadline;
     };
-    const std::int64_t end = now + kSpanUs;
+    const std::int64_t end = w.Now() + kSpanUs;
     const auto t0 = Clock::now();
-    while (now < end) {
-      now += kStepUs;
+    for (std::int64_t now = w.Now() + kStepUs; now <= end; now += kStepUs) {
       const auto c0 = Clock::now();
       w.AdvanceTo(now, on_expire);
       stats.AddCall(Seconds(c0, Clock::now()));
     }
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (fired != kTimers || sum != std::uint64_t{kTimers} * (kTimers - 1) / 2 || !ordered ||
-        !w.empty()) {
+    stats.AddPhase(state, t0, Clock::now());
+    if (fired != load.n || sum != load.IdSum() || !ordered || !w.empty()) {
       state.SkipWithError("expiry did not fire every timer once, in order");
     }
   }
@@ -221,7 +198,8 @@ class HeapTimers {
       return deadline != o.deadline ? deadline > o.deadline : seq > o.seq;
     }
   };
-  HeapTimers() : heap_(std::greater<Entry>(), Reserved()), cancelled_(kTimers, 0) {}
+  explicit HeapTimers(std::uint32_t n)
+      : heap_(std::greater<Entry>(), Reserved(n)), cancelled_(n, 0) {}
 
   void Insert(std::int64_t deadline, std::uint32_t id) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -248,9 +226,9 @@ class HeapTimers {
   }
 
  private:
-  static std::vector<Entry> Reserved() {
+  static std::vector<Entry> Reserved(std::uint32_t n) {
     std::vector<Entry> v;
-    v.reserve(kTimers);
+    v.reserve(n);
     return v;
   }
   std::mutex mu_;
@@ -259,37 +237,37 @@ class HeapTimers {
   std::uint64_t seq_ = 0;
 };
 
+void FillHeap(HeapTimers& heap, const Load& load, std::int64_t now) {
+  for (std::uint32_t i = 0; i < load.n; ++i) heap.Insert(now + load.offset_us[i], i);
+}
+
 void BM_TimingWheel_Insert_HeapBaseline(benchmark::State& state) {
-  const Load& load = TheLoad();
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
   std::int64_t now = kStart;
-  HeapTimers heap;
-  PhaseStats stats;
+  HeapTimers heap(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    for (std::uint32_t i = 0; i < kTimers; ++i) heap.Insert(now + load.offset_us[i], i);
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
+    FillHeap(heap, load, now);
+    stats.AddPhase(state, t0, Clock::now());
     std::uint32_t fired = 0;
     now += 2 * kSpanUs;
     heap.AdvanceTo(now, [&](std::uint32_t, std::int64_t) { ++fired; });
-    if (fired != kTimers) state.SkipWithError("not every timer fired once");
+    if (fired != load.n) state.SkipWithError("not every timer fired once");
   }
   stats.Publish(state);
 }
 
 void BM_TimingWheel_Cancel_HeapBaseline(benchmark::State& state) {
-  const Load& load = TheLoad();
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
   std::int64_t now = kStart;
-  HeapTimers heap;
-  PhaseStats stats;
+  HeapTimers heap(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    for (std::uint32_t i = 0; i < kTimers; ++i) heap.Insert(now + load.offset_us[i], i);
+    FillHeap(heap, load, now);
     const auto t0 = Clock::now();
-    for (std::uint32_t i = 0; i < kTimers; ++i) heap.Cancel(i);
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
+    for (std::uint32_t i = 0; i < load.n; ++i) heap.Cancel(i);
+    stats.AddPhase(state, t0, Clock::now());
     std::uint32_t fired = 0;
     now += 2 * kSpanUs;
     heap.AdvanceTo(now, [&](std::uint32_t, std::int64_t) { ++fired; });  // drops them all
@@ -299,12 +277,12 @@ void BM_TimingWheel_Cancel_HeapBaseline(benchmark::State& state) {
 }
 
 void BM_TimingWheel_Expire_HeapBaseline(benchmark::State& state) {
-  const Load& load = TheLoad();
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
   std::int64_t now = kStart;
-  HeapTimers heap;
-  PhaseStats stats;
+  HeapTimers heap(load.n);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
-    for (std::uint32_t i = 0; i < kTimers; ++i) heap.Insert(now + load.offset_us[i], i);
+    FillHeap(heap, load, now);
     std::uint64_t fired = 0;
     std::uint64_t sum = 0;
     auto on_expire = [&](std::uint32_t id, std::int64_t) {
@@ -319,10 +297,8 @@ void BM_TimingWheel_Expire_HeapBaseline(benchmark::State& state) {
       heap.AdvanceTo(now, on_expire);
       stats.AddCall(Seconds(c0, Clock::now()));
     }
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (fired != kTimers || sum != std::uint64_t{kTimers} * (kTimers - 1) / 2) {
+    stats.AddPhase(state, t0, Clock::now());
+    if (fired != load.n || sum != load.IdSum()) {
       state.SkipWithError("expiry did not fire every timer once");
     }
   }
@@ -332,18 +308,18 @@ void BM_TimingWheel_Expire_HeapBaseline(benchmark::State& state) {
 // ---- Baseline: Boost.Asio steady_timer ----------------------------------------------
 
 struct AsioTimers {
+  const Load& load;
   boost::asio::io_context io;
   std::vector<boost::asio::steady_timer> timers;
   std::uint64_t fired = 0;
   std::uint64_t aborted = 0;
-  AsioTimers() {
-    timers.reserve(kTimers);
-    for (std::uint32_t i = 0; i < kTimers; ++i) timers.emplace_back(io);
+  explicit AsioTimers(const Load& l) : load(l) {
+    timers.reserve(load.n);
+    for (std::uint32_t i = 0; i < load.n; ++i) timers.emplace_back(io);
   }
   // Arms every timer at `base` + its offset.
   void Arm(Clock::time_point base) {
-    const Load& load = TheLoad();
-    for (std::uint32_t i = 0; i < kTimers; ++i) {
+    for (std::uint32_t i = 0; i < load.n; ++i) {
       timers[i].expires_at(base + std::chrono::microseconds(load.offset_us[i]));
       timers[i].async_wait([this](const boost::system::error_code& ec) {
         if (ec) {
@@ -354,79 +330,77 @@ struct AsioTimers {
       });
     }
   }
-  void CancelAllAndDrain() {
-    for (auto& t : timers) t.cancel();
+  // Runs the handlers of cancelled timers (untimed clean-up).
+  void Drain() {
     io.restart();
     io.run();
   }
 };
 
 void BM_TimingWheel_Insert_AsioBaseline(benchmark::State& state) {
-  AsioTimers a;
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  AsioTimers a(load);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
     const auto t0 = Clock::now();
     a.Arm(Clock::now() + std::chrono::seconds(60));
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
+    stats.AddPhase(state, t0, Clock::now());
     a.aborted = 0;
-    a.CancelAllAndDrain();
-    if (a.aborted != kTimers) state.SkipWithError("not every timer completed once");
+    for (auto& t : a.timers) t.cancel();
+    a.Drain();
+    if (a.aborted != load.n) state.SkipWithError("not every timer completed once");
   }
   stats.Publish(state);
 }
 
 void BM_TimingWheel_Cancel_AsioBaseline(benchmark::State& state) {
-  AsioTimers a;
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  AsioTimers a(load);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
     a.Arm(Clock::now() + std::chrono::seconds(60));
     a.aborted = 0;
     const auto t0 = Clock::now();
     std::size_t cancelled = 0;
     for (auto& t : a.timers) cancelled += t.cancel();
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    a.io.restart();
-    a.io.run();  // the aborted handlers (untimed)
-    if (cancelled != kTimers || a.aborted != kTimers) state.SkipWithError("cancel lost a timer");
+    stats.AddPhase(state, t0, Clock::now());
+    a.Drain();
+    if (cancelled != load.n || a.aborted != load.n) state.SkipWithError("cancel lost a timer");
   }
   stats.Publish(state);
 }
 
-// The timers are armed in the past, so run() finds all 2^20 due and runs their handlers.
+// The timers are armed in the past, so one run() finds all N due and runs their handlers.
 void BM_TimingWheel_Expire_AsioBaseline(benchmark::State& state) {
-  AsioTimers a;
-  PhaseStats stats;
+  const Load load(static_cast<std::uint32_t>(state.range(0)));
+  AsioTimers a(load);
+  PhaseStats stats(load.n);
   for (auto _ : state) {
     a.Arm(Clock::now() - std::chrono::seconds(2));
     a.fired = 0;
     a.io.restart();
     const auto t0 = Clock::now();
     a.io.run();
-    const auto t1 = Clock::now();
-    stats.AddPhase(Seconds(t0, t1));
-    state.SetIterationTime(Seconds(t0, t1));
-    if (a.fired != kTimers) state.SkipWithError("expiry did not fire every timer once");
+    stats.AddPhase(state, t0, Clock::now());
+    if (a.fired != load.n) state.SkipWithError("expiry did not fire every timer once");
   }
   stats.Publish(state);
 }
 
-#define APS_WHEEL_BENCH(fn) \
-  BENCHMARK(fn)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5)
+void Shape(benchmark::internal::Benchmark* b) {
+  b->Arg(1 << 20)->Arg(1 << 16)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+}
 
-APS_WHEEL_BENCH(BM_TimingWheel_Insert);
-APS_WHEEL_BENCH(BM_TimingWheel_Insert_HeapBaseline);
-APS_WHEEL_BENCH(BM_TimingWheel_Insert_AsioBaseline);
-APS_WHEEL_BENCH(BM_TimingWheel_Cancel);
-APS_WHEEL_BENCH(BM_TimingWheel_Cancel_RandomOrder);
-APS_WHEEL_BENCH(BM_TimingWheel_Cancel_HeapBaseline);
-APS_WHEEL_BENCH(BM_TimingWheel_Cancel_AsioBaseline);
-APS_WHEEL_BENCH(BM_TimingWheel_Expire);
-APS_WHEEL_BENCH(BM_TimingWheel_Expire_HeapBaseline);
-APS_WHEEL_BENCH(BM_TimingWheel_Expire_AsioBaseline);
+BENCHMARK(BM_TimingWheel_Insert)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Insert_HeapBaseline)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Insert_AsioBaseline)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Cancel)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Cancel_RandomOrder)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Cancel_HeapBaseline)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Cancel_AsioBaseline)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Expire)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Expire_HeapBaseline)->Apply(Shape);
+BENCHMARK(BM_TimingWheel_Expire_AsioBaseline)->Apply(Shape);
 
 }  // namespace
 }  // namespace aps

@@ -220,6 +220,7 @@ struct Scheduler::Impl {
 
   // ---- listeners ---------------------------------------------------------------------------
   std::recursive_mutex listeners_mu;
+  std::recursive_mutex dispatch_mu;
   struct ListenerEntry {
     ListenerId id;
     std::uint32_t mask;
@@ -255,6 +256,16 @@ struct Scheduler::Impl {
     while (!events.empty()) {
       std::vector<Event> batch;
       batch.swap(events);
+      DispatchBatch(batch);
+    }
+  }
+
+  // Listeners never run concurrently: `dispatch_mu` serializes the scheduler thread's dispatch
+  // with dispatches made by callers while the scheduler is stopped (recursive: a listener may
+  // call the API, which may dispatch).
+  void DispatchBatch(const std::vector<Event>& batch) {
+    std::lock_guard<std::recursive_mutex> dl(dispatch_mu);
+    {
       for (const Event& e : batch) {
         std::vector<std::shared_ptr<ListenerEntry>> snapshot;
         {
@@ -1332,6 +1343,7 @@ namespace {
 void Call(Scheduler::Impl& m, Command& c) {
   Reply reply;
   if (!c.reply) c.reply = &reply;
+  Reply* const waiting = c.reply;  // the scheduler may clear c.reply while applying
   m.producers.fetch_add(1, std::memory_order_seq_cst);
   if (m.state.load(std::memory_order_seq_cst) == SchedulerState::kStopped ||
       !m.loop_active.load()) {
@@ -1350,11 +1362,8 @@ void Call(Scheduler::Impl& m, Command& c) {
         if (m.loop_waiter) m.loop_waiter->Wake();
       }
     }
-    if (!events.empty()) {
-      m.events.swap(events);
-      m.DispatchEvents();
-    }
-    c.reply->Wait();
+    if (!events.empty()) m.DispatchBatch(events);
+    waiting->Wait();
     return;
   }
   if (m.OnLoopThread()) {
@@ -1368,7 +1377,7 @@ void Call(Scheduler::Impl& m, Command& c) {
   m.commands.Enqueue(&c);
   m.producers.fetch_sub(1, std::memory_order_seq_cst);
   m.loop_waiter->Wake();
-  c.reply->Wait();
+  waiting->Wait();
 }
 
 }  // namespace
