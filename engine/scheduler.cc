@@ -241,6 +241,19 @@ struct Scheduler::Impl {
     return (listener_mask.load(std::memory_order_relaxed) & code) != 0;
   }
 
+  // A job event with its run time(s), built only when a listener wants it.
+  void EmitRun(std::uint32_t code, const Job& j, std::optional<Instant> run_time,
+               const std::vector<Instant>* times = nullptr) {
+    if (!Wants(code)) return;
+    Event e;
+    e.code = code;
+    e.alias = j.jobstore;
+    e.job_id = j.id;
+    e.scheduled_run_time = run_time;
+    if (times) e.scheduled_run_times = *times;
+    events.push_back(std::move(e));
+  }
+
   void Emit(std::uint32_t code, std::string_view alias, std::string_view job_id = {}) {
     if (!Wants(code)) return;
     Event e;
@@ -894,14 +907,7 @@ struct Scheduler::Impl {
       Log(LogLevel::kWarning,
           "Execution of job \"%s\" skipped: maximum number of running instances reached (%d)",
           j.id.c_str(), j.max_instances);
-      if (Wants(kEventJobMaxInstances)) {
-        Event e;
-        e.code = kEventJobMaxInstances;
-        e.alias = j.jobstore;
-        e.job_id = j.id;
-        e.scheduled_run_times = run_times;
-        events.push_back(std::move(e));
-      }
+      EmitRun(kEventJobMaxInstances, j, std::nullopt, &run_times);
       AdvanceAfter(slot, j, run_times.back(), now);
       return;
     }
@@ -925,26 +931,12 @@ struct Scheduler::Impl {
       if (ByKey(key) != &j) return;  // an inline job removed itself while it ran
       ++j.running;
       for (std::size_t i = 1; i < live.size(); ++i) j.backlog.push_back(live[i]);
-      if (Wants(kEventJobSubmitted)) {
-        Event e;
-        e.code = kEventJobSubmitted;
-        e.alias = j.jobstore;
-        e.job_id = j.id;
-        e.scheduled_run_times = live;
-        events.push_back(std::move(e));
-      }
+      EmitRun(kEventJobSubmitted, j, std::nullopt, &live);
     }
     for (Instant rt : missed) {
       Log(LogLevel::kWarning, "Run time of job \"%s\" was missed by %s", j.id.c_str(),
           FormatTimedelta(now.us - rt.us).c_str());
-      if (Wants(kEventJobMissed)) {
-        Event e;
-        e.code = kEventJobMissed;
-        e.alias = j.jobstore;
-        e.job_id = j.id;
-        e.scheduled_run_time = rt;
-        events.push_back(std::move(e));
-      }
+      EmitRun(kEventJobMissed, j, rt);
     }
     // An exhausted trigger ends the job — unless the job itself (inline) gave it a new time.
     if (!next && !j.next_run_time) {
@@ -1168,64 +1160,61 @@ Status Scheduler::RemoveListener(ListenerId id) {
   return OkStatus();
 }
 
-Status Scheduler::AddExecutor(std::string alias, std::unique_ptr<Executor> executor) {
-  Impl& m = *impl_;
+namespace {
+
+// The four configuration calls differ only in the list and the noun of their messages.
+template <typename T>
+Status AddNamed(Scheduler::Impl& m, std::vector<std::pair<std::string, std::unique_ptr<T>>>& list,
+                std::string alias, std::unique_ptr<T> item, const char* noun) {
   std::lock_guard<std::mutex> lk(m.stopped_mu);
-  if (m.state.load() != SchedulerState::kStopped)
+  if (m.state.load() != SchedulerState::kStopped) {
     return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
-  if (m.ExecutorByAlias(alias)) {
-    return Status::Format(StatusCode::kAlreadyExists,
-                          "This scheduler already has an executor by the alias of \"%s\"",
-                          alias.c_str());
   }
-  if (!executor) return InvalidArgument("executor is null");
-  m.executors.emplace_back(std::move(alias), std::move(executor));
+  for (const auto& [a, x] : list) {
+    if (a == alias) {
+      return Status::Format(StatusCode::kAlreadyExists,
+                            "This scheduler already has %s by the alias of \"%s\"", noun,
+                            alias.c_str());
+    }
+  }
+  if (!item) return Status::Format(StatusCode::kInvalidArgument, "%s is null", noun);
+  list.emplace_back(std::move(alias), std::move(item));
   return OkStatus();
+}
+
+template <typename T>
+Status RemoveNamed(Scheduler::Impl& m,
+                   std::vector<std::pair<std::string, std::unique_ptr<T>>>& list,
+                   std::string_view alias, const char* noun) {
+  std::lock_guard<std::mutex> lk(m.stopped_mu);
+  if (m.state.load() != SchedulerState::kStopped) {
+    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+  }
+  auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == alias; });
+  if (it == list.end()) {
+    return Status::Format(StatusCode::kNotFound, "No such %s: %.*s", noun,
+                          static_cast<int>(alias.size()), alias.data());
+  }
+  list.erase(it);
+  return OkStatus();
+}
+
+}  // namespace
+
+Status Scheduler::AddExecutor(std::string alias, std::unique_ptr<Executor> executor) {
+  return AddNamed(*impl_, impl_->executors, std::move(alias), std::move(executor), "an executor");
 }
 
 Status Scheduler::AddJobStore(std::string alias, std::unique_ptr<JobStore> store) {
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lk(m.stopped_mu);
-  if (m.state.load() != SchedulerState::kStopped)
-    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
-  if (m.StoreByAlias(alias)) {
-    return Status::Format(StatusCode::kAlreadyExists,
-                          "This scheduler already has a job store by the alias of \"%s\"",
-                          alias.c_str());
-  }
-  if (!store) return InvalidArgument("job store is null");
-  m.stores.emplace_back(std::move(alias), std::move(store));
-  return OkStatus();
+  return AddNamed(*impl_, impl_->stores, std::move(alias), std::move(store), "a job store");
 }
 
 Status Scheduler::RemoveExecutor(std::string_view alias) {
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lk(m.stopped_mu);
-  if (m.state.load() != SchedulerState::kStopped)
-    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
-  auto it = std::find_if(m.executors.begin(), m.executors.end(),
-                         [&](const auto& e) { return e.first == alias; });
-  if (it == m.executors.end()) {
-    return Status::Format(StatusCode::kNotFound, "No such executor: %.*s",
-                          static_cast<int>(alias.size()), alias.data());
-  }
-  m.executors.erase(it);
-  return OkStatus();
+  return RemoveNamed(*impl_, impl_->executors, alias, "executor");
 }
 
 Status Scheduler::RemoveJobStore(std::string_view alias) {
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lk(m.stopped_mu);
-  if (m.state.load() != SchedulerState::kStopped)
-    return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
-  auto it = std::find_if(m.stores.begin(), m.stores.end(),
-                         [&](const auto& e) { return e.first == alias; });
-  if (it == m.stores.end()) {
-    return Status::Format(StatusCode::kNotFound, "No such job store: %.*s",
-                          static_cast<int>(alias.size()), alias.data());
-  }
-  m.stores.erase(it);
-  return OkStatus();
+  return RemoveNamed(*impl_, impl_->stores, alias, "job store");
 }
 
 Status Scheduler::Start(bool paused) {
@@ -1475,105 +1464,83 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
   return id;
 }
 
-Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {
+namespace {
+
+// A command about job `id` in `jobstore` (empty: any store).
+Command JobCommand(Command::Kind kind, std::string_view id = {}, std::string_view jobstore = {}) {
   Command c;
-  c.kind = Command::Kind::kModify;
+  c.kind = kind;
   c.id = std::string(id);
   c.jobstore = std::string(jobstore);
+  return c;
+}
+
+// Runs `c` and leaves the answer in `r`.
+Reply& Run(Scheduler::Impl& m, Command& c, Reply& r) {
+  c.reply = &r;
+  Call(m, c);
+  return r;
+}
+
+}  // namespace
+
+Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {
+  Command c = JobCommand(Command::Kind::kModify, id, jobstore);
   c.changes = std::move(changes);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return r.status;
+  return Run(*impl_, c, r).status;
 }
 
 Status Scheduler::RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,
                                 std::string_view jobstore) {
   if (!trigger) return InvalidArgument("trigger is null");
-  Command c;
-  c.kind = Command::Kind::kReschedule;
-  c.id = std::string(id);
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kReschedule, id, jobstore);
   c.trigger = std::move(trigger);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return r.status;
+  return Run(*impl_, c, r).status;
 }
 
 Status Scheduler::PauseJob(std::string_view id, std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kPauseJob;
-  c.id = std::string(id);
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kPauseJob, id, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return r.status;
+  return Run(*impl_, c, r).status;
 }
 
 Result<bool> Scheduler::ResumeJob(std::string_view id, std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kResumeJob;
-  c.id = std::string(id);
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kResumeJob, id, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  if (!r.status.ok()) return r.status;
+  if (!Run(*impl_, c, r).status.ok()) return r.status;
   return r.flag;
 }
 
 Status Scheduler::RemoveJob(std::string_view id, std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kRemove;
-  c.id = std::string(id);
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kRemove, id, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return r.status;
+  return Run(*impl_, c, r).status;
 }
 
 Status Scheduler::RemoveAllJobs(std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kRemoveAll;
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kRemoveAll, {}, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return r.status;
+  return Run(*impl_, c, r).status;
 }
 
 std::optional<JobInfo> Scheduler::GetJob(std::string_view id, std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kGet;
-  c.id = std::string(id);
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kGet, id, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return std::move(r.info);
+  return std::move(Run(*impl_, c, r).info);
 }
 
 std::vector<JobInfo> Scheduler::GetJobs(std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kGetAll;
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kGetAll, {}, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return std::move(r.infos);
+  return std::move(Run(*impl_, c, r).infos);
 }
 
 std::string Scheduler::PrintJobs(std::string_view jobstore) {
-  Command c;
-  c.kind = Command::Kind::kPrint;
-  c.jobstore = std::string(jobstore);
+  Command c = JobCommand(Command::Kind::kPrint, {}, jobstore);
   Reply r;
-  c.reply = &r;
-  Call(*impl_, c);
-  return std::move(r.text);
+  return std::move(Run(*impl_, c, r).text);
 }
 
 std::optional<platform::Deadline> Scheduler::NextDeadline() {
