@@ -1033,7 +1033,45 @@ struct Scheduler::Impl {
       }
       sleeping_until.store(kAwake, std::memory_order_seq_cst);
     }
+    if (stop_wait) FinishBatches();
     FinishShutdown();
+  }
+
+  // Shutdown(wait=true): batches of missed runs in progress finish (APScheduler runs a batch in
+  // one worker call). Commands are still applied meanwhile, so jobs may call the API; no new
+  // runs start.
+  void FinishBatches() {
+    // Only batches need the loop: other accepted runs finish in the executors' own Shutdown()
+    // (an executor may hold runs until then).
+    auto busy = [this] {
+      if (!blocked_backlog.empty()) return true;
+      for (const auto& [id, slot] : by_id) {
+        if (!slots[slot]->backlog.empty()) return true;
+      }
+      return false;
+    };
+    while (busy()) {
+      DrainCommands();
+      executor_full = false;
+      DrainCompletions();
+      std::vector<std::uint64_t> retry;
+      retry.swap(blocked_backlog);
+      for (std::uint64_t key : retry) {
+        Job* j = ByKey(key);
+        if (j && !SubmitBacklog(static_cast<std::uint32_t>(key >> 32), *j) && !j->backlog.empty()) {
+          blocked_backlog.push_back(key);
+        }
+      }
+      DispatchEvents();
+      if (inflight.size() == free_inflight.size()) continue;  // only blocked runs: retry now
+      // Runs in flight: their completions wake the loop's waiter (sticky: none is lost). A
+      // host-driven loop's wake-ups go to its fd instead, so it polls.
+      if (loop_waiter == waiter.get()) {
+        waiter->WaitUntil(platform::Deadline::Infinite());
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 
   // Runs on the scheduler thread. The table is handed to the stopped state first (so API calls
@@ -1381,6 +1419,7 @@ Status Scheduler::Shutdown(bool wait) {
   const bool on_loop = m.OnLoopThread();
   Call(m, c);
   if (m.opts.mode == SchedulerMode::kHostDriven && on_loop) {
+    if (wait) m.FinishBatches();
     m.FinishShutdown();
     return OkStatus();
   }
@@ -1429,8 +1468,8 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
   if (!spec.fn) return InvalidArgument("the job has no callable");
   APS_RETURN_IF_ERROR(Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances));
   m.producers.fetch_add(1, std::memory_order_seq_cst);
-  const bool running = m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped &&
-                       m.loop_active.load() && m.opts.mode != SchedulerMode::kHostDriven;
+  const bool running =
+      m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped && m.loop_active.load();
   if (!running || m.OnLoopThread()) {
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
     return AddJob(std::move(spec));
@@ -1457,8 +1496,10 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
   const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
   // Wake the loop when the job is due before its planned wake-up, or when commands pile up
   // (they hold memory until applied).
-  if (until != Impl::kAwake &&
-      ((first && first->us < until) || m.commands.SizeApprox() > kAsyncBacklogWake)) {
+  // Host-driven: always signal (the host decides when to call RunDue()).
+  if (m.opts.mode == SchedulerMode::kHostDriven ||
+      (until != Impl::kAwake &&
+       ((first && first->us < until) || m.commands.SizeApprox() > kAsyncBacklogWake))) {
     m.loop_waiter->Wake();
   }
   return id;
@@ -1570,6 +1611,7 @@ Status Scheduler::RunDue() {
   if (m.wake_fd) m.wake_fd->Clear();  // before the work: a signal during it re-arms the fd
   m.RunOnce();
   if (m.stopping) {
+    if (m.stop_wait) m.FinishBatches();
     m.FinishShutdown();
     return OkStatus();
   }
