@@ -6,7 +6,7 @@
 // Nothing sleeps. Tests wait for completions on a real Waiter that the executors wake (with a
 // generous timeout that only a broken wake-up would reach), for jobs to start on latches, and
 // for workers to park on SimClock::WaitForSleepers().
-#include "engine/job_function.h"
+#include "engine/executor.h"
 
 #include <atomic>
 #include <cstdint>
@@ -22,9 +22,10 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
-#include "engine/executor.h"
+#include "engine/job_function.h"
 #include "gtest/gtest.h"
 #include "platform/clock.h"
 #include "platform/fake/sim_clock.h"
@@ -65,16 +66,28 @@ void CountedFree(void* p) noexcept {
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return CountedAlloc(n);
+}
+[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return CountedAlloc(n);
+}
 [[gnu::noinline]] void operator delete(void* p) noexcept { CountedFree(p); }
 [[gnu::noinline]] void operator delete[](void* p) noexcept { CountedFree(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { CountedFree(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { CountedFree(p); }
 [[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { CountedFree(p); }
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { CountedFree(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  CountedFree(p);
+}
 
 namespace aps {
+namespace test {
+// job_function_noexcept_tu.cc, built with -fno-exceptions -fno-rtti.
+JobFunction BindWithoutExceptions(void (*fn)());
+RunOutcome InvokeWithoutExceptions(void (*fn)());
+}  // namespace test
+
 namespace {
 
 using platform::Deadline;
@@ -182,8 +195,8 @@ TEST(JobFunction, OverAlignedOrThrowingMoveCallablesGoToTheHeap) {
 TEST(JobFunction, BindStoresCopiesOfArguments) {
   std::string seen;
   std::string arg = "first";
-  JobFunction f = JobFunction::Bind([&seen](const std::string& s, int n) { seen = s + std::to_string(n); },
-                                    arg, 7);
+  JobFunction f = JobFunction::Bind(
+      [&seen](const std::string& s, int n) { seen = s + std::to_string(n); }, arg, 7);
   arg = "changed";
   EXPECT_TRUE(f.Invoke().ok);
   EXPECT_EQ(seen, "first7");
@@ -192,8 +205,8 @@ TEST(JobFunction, BindStoresCopiesOfArguments) {
 TEST(JobFunction, BindMovesRvalueArgumentsAndAcceptsMoveOnlyOnes) {
   int seen = 0;
   auto owned = std::make_unique<int>(41);
-  JobFunction f = JobFunction::Bind([&seen](std::unique_ptr<int>& p) { seen = ++*p; },
-                                    std::move(owned));
+  JobFunction f =
+      JobFunction::Bind([&seen](std::unique_ptr<int>& p) { seen = ++*p; }, std::move(owned));
   EXPECT_EQ(owned, nullptr);
   (void)f.Invoke();
   (void)f.Invoke();  // the bound argument persists across runs
@@ -296,6 +309,22 @@ TEST(JobFunction, LongErrorMessagesAreTruncatedToTheBuffer) {
   EXPECT_EQ(std::string(RunOutcome::Failure(long_text).error), long_text.substr(0, 127));
 }
 
+void ThrowsThroughAFunctionPointer() { throw std::runtime_error("thrown via a function pointer"); }
+void ReturnsQuietly() {}
+
+TEST(JobFunction, TranslationUnitsWithAndWithoutExceptionsKeepTheirOwnBoundary) {
+  // Both translation units instantiate JobFunction for the same stored type, void (*)(). Were the
+  // two instantiations merged by the linker, one side would lose (or gain) the catch, and the
+  // throw below would end the process through the noexcept invoke function.
+  JobFunction there = test::BindWithoutExceptions(&ReturnsQuietly);
+  EXPECT_TRUE(there.Invoke().ok);
+  EXPECT_TRUE(test::InvokeWithoutExceptions(&ReturnsQuietly).ok);
+  JobFunction here = JobFunction::Bind(&ThrowsThroughAFunctionPointer);
+  const RunOutcome r = here.Invoke();
+  EXPECT_FALSE(r.ok);
+  EXPECT_STREQ(r.error, "thrown via a function pointer");
+}
+
 // ---- Test doubles and the scheduler side ----------------------------------------------------
 
 // A Waiter that forwards to another and counts Wake() calls (and notifies the count, so a test
@@ -322,9 +351,7 @@ class CountingWaiter final : public platform::Waiter {
 class WakeCountingClock final : public platform::Clock {
  public:
   Deadline Now() const noexcept override { return platform::SystemClock().Now(); }
-  std::int64_t WallMicros() const noexcept override {
-    return platform::SystemClock().WallMicros();
-  }
+  std::int64_t WallMicros() const noexcept override { return platform::SystemClock().WallMicros(); }
   std::uint32_t WallEpoch() const noexcept override { return platform::SystemClock().WallEpoch(); }
   std::unique_ptr<platform::Waiter> NewWaiter() override {
     return std::make_unique<CountingWaiter>(platform::SystemClock().NewWaiter(), &wakes);
@@ -396,8 +423,9 @@ RunRequest Request(std::uint64_t key, const JobFunction& fn, std::uint32_t run_i
 
 TEST(CompletionQueue, OutOfRangeOptionsMakeItUnusableAndExecutorsRefuseToStartOnIt) {
   platform::SimClock clock;
-  for (CompletionQueue::Options bad : {CompletionQueue::Options{0, 4}, CompletionQueue::Options{4, 0},
-                                       CompletionQueue::Options{CompletionQueue::kMaxCapacity + 1, 1}}) {
+  for (CompletionQueue::Options bad :
+       {CompletionQueue::Options{0, 4}, CompletionQueue::Options{4, 0},
+        CompletionQueue::Options{CompletionQueue::kMaxCapacity + 1, 1}}) {
     CompletionQueue q(bad);
     EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument) << q.status().message();
     InlineExecutor ex(clock);
@@ -545,6 +573,73 @@ TEST(InlineExecutor, SubmitAndDrainNeverAllocateAfterStart) {
   ex.Shutdown(true);
 }
 
+// ---- Executor (the interface for other executors) -------------------------------------------
+
+// An executor written only against Executor's protected interface: it keeps accepted runs until
+// the test calls RunAll() (on the test thread); Shutdown(true) runs them, Shutdown(false) drops
+// them. Built with RTTI, like an application's executor would be.
+class ManualExecutor final : public Executor {
+ public:
+  static constexpr std::size_t kCapacity = 4;
+  explicit ManualExecutor(platform::Clock& clock) : Executor(clock) { pending_.reserve(kCapacity); }
+  ~ManualExecutor() override { Shutdown(false); }
+  const char* kind() const noexcept override { return "manual"; }
+
+  void RunAll() {
+    for (const RunRequest& r : pending_) RunAndComplete(producer_, r);
+    pending_.clear();
+  }
+
+ private:
+  Status DoStart() override { return NewCompletionProducer(&producer_); }
+  Status DoSubmit(const RunRequest& r) noexcept override {
+    if (pending_.size() == kCapacity) {
+      return Status(StatusCode::kResourceExhausted, "manual executor is full");
+    }
+    pending_.push_back(r);  // never reallocates: reserved
+    return OkStatus();
+  }
+  void DoShutdown(bool wait) noexcept override {
+    if (wait) {
+      RunAll();
+    } else {
+      for (const RunRequest& r : pending_) DropAndComplete(producer_, r);
+      pending_.clear();
+    }
+    producer_ = CompletionQueue::Producer();
+  }
+
+  std::vector<RunRequest> pending_;
+  CompletionQueue::Producer producer_;
+};
+
+TEST(Executor, ASubclassUsingTheProtectedInterfaceGetsReservationsCompletionsAndShutdown) {
+  platform::SimClock clock;
+  SchedulerSide sched;
+  ManualExecutor manual(clock);
+  Executor& ex = manual;
+  EXPECT_NE(dynamic_cast<ManualExecutor*>(&ex), nullptr);  // links: Executor's typeinfo exists
+  ASSERT_TRUE(ex.Start(sched.completions, sched.waiter.get()).ok());
+  int runs = 0;
+  JobFunction fn = JobFunction::Bind([&runs] { ++runs; });
+  for (std::size_t i = 0; i < ManualExecutor::kCapacity; ++i) {
+    ASSERT_TRUE(ex.Submit(Request(i, fn)).ok());
+  }
+  EXPECT_EQ(ex.Submit(Request(99, fn)).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(sched.completions.outstanding(), ManualExecutor::kCapacity);  // refusal released
+  manual.RunAll();
+  EXPECT_EQ(runs, 4);
+  EXPECT_EQ(sched.Drain(), 4u);
+  ASSERT_TRUE(ex.Submit(Request(5, fn)).ok());
+  ASSERT_TRUE(ex.Submit(Request(6, fn)).ok());
+  ex.Shutdown(/*wait=*/false);
+  EXPECT_EQ(runs, 4);
+  ASSERT_EQ(sched.Drain(), 2u);
+  EXPECT_FALSE(sched.done[4].ran);
+  EXPECT_FALSE(sched.done[5].ran);
+  EXPECT_EQ(sched.completions.outstanding(), 0u);
+}
+
 // ---- ThreadPoolExecutor ---------------------------------------------------------------------
 
 TEST(ThreadPoolExecutor, RunsEverySubmittedJobExactlyOnceAcrossThreads) {
@@ -582,9 +677,10 @@ TEST(ThreadPoolExecutor, RunsEverySubmittedJobExactlyOnceAcrossThreads) {
   EXPECT_EQ(sched.completions.outstanding(), 0u);
   EXPECT_EQ(pool.running(), 0u);
   EXPECT_EQ(pool.queued(), 0u);
-  std::printf("[          ] %zu jobs; Submit() found a queue full %ld times; %d wait slices "
-              "timed out\n",
-              kJobs, sched.full_retries, sched.timed_out_waits);
+  std::printf(
+      "[          ] %zu jobs; Submit() found a queue full %ld times; %d wait slices "
+      "timed out\n",
+      kJobs, sched.full_retries, sched.timed_out_waits);
 }
 
 TEST(ThreadPoolExecutor, UsesExactlyItsFixedWorkerThreadsAndNeverGrows) {
