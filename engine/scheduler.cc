@@ -1078,6 +1078,7 @@ struct Scheduler::Impl {
   // made by jobs during a waiting shutdown act directly instead of waiting for this thread),
   // then executors stop, then their last completions are accounted under the lock.
   void FinishShutdown() {
+    std::vector<Event> out;
     {
       std::lock_guard<std::mutex> lk(stopped_mu);
       state.store(SchedulerState::kStopped, std::memory_order_seq_cst);
@@ -1086,8 +1087,10 @@ struct Scheduler::Impl {
       // Commands that arrived during shutdown are answered in the stopped state.
       Command* c = nullptr;
       while (commands.TryDequeueBulk(&c, 1) == 1) Apply(*c, /*running=*/false);
+      out.swap(events);  // taken under the lock: stopped-state callers share `events` now
     }
-    DispatchEvents();
+    DispatchBatch(out);
+    out.clear();
     for (auto& [alias, ex] : executors) ex->Shutdown(stop_wait);
     {
       std::lock_guard<std::mutex> lk(stopped_mu);
@@ -1108,9 +1111,10 @@ struct Scheduler::Impl {
       inflight.clear();
       free_inflight.clear();
       Emit(kEventSchedulerShutdown, {});
+      out.swap(events);
     }
     stopping = false;
-    DispatchEvents();
+    DispatchBatch(out);
   }
 };
 
