@@ -1027,8 +1027,9 @@ struct Scheduler::Impl {
       // the look sees the published instant and wakes us if its job is due earlier.
       sleeping_until.store(clock->WallMicros() + (d - clock->Now()).ns / 1000,
                            std::memory_order_seq_cst);
-      if (d > clock->Now() && commands.SizeApprox() == 0 && completions->SizeApprox() == 0 &&
-          blocked.empty()) {
+      // Runs blocked by a full executor wait too: only a completion frees room, and every
+      // completion wakes this waiter.
+      if (d > clock->Now() && commands.SizeApprox() == 0 && completions->SizeApprox() == 0) {
         waiter->WaitUntil(d);
       }
       sleeping_until.store(kAwake, std::memory_order_seq_cst);
@@ -1591,8 +1592,9 @@ std::string Scheduler::PrintJobs(std::string_view jobstore) {
 std::optional<platform::Deadline> Scheduler::NextDeadline() {
   Impl& m = *impl_;
   if (!m.loop_active.load()) return std::nullopt;
-  if (m.commands.SizeApprox() != 0 || (m.completions && m.completions->SizeApprox() != 0) ||
-      !m.blocked.empty() || !m.blocked_backlog.empty()) {
+  // Runs blocked by a full executor are retried when a completion arrives (it signals the wake
+  // fd / shows up here), not by polling.
+  if (m.commands.SizeApprox() != 0 || (m.completions && m.completions->SizeApprox() != 0)) {
     return m.clock->Now();
   }
   if (m.state.load() != SchedulerState::kRunning) return std::nullopt;
