@@ -268,7 +268,9 @@ void Executor::RunAndComplete(CompletionQueue::Producer& producer,
   // Relaxed: running() is a statistic.
   running_.fetch_add(1, std::memory_order_relaxed);
   c.started = clock_.Now();
+  engine_internal::SetInJob(true);
   const RunOutcome outcome = request.fn->Invoke();
+  engine_internal::SetInJob(false);
   c.finished = clock_.Now();
   running_.fetch_sub(1, std::memory_order_relaxed);
   c.ok = outcome.ok;

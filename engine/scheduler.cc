@@ -35,16 +35,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "engine/date_trigger.h"
 #include "engine/datetime.h"
 #include "engine/executor.h"
 #include "engine/internal/command_queue.h"
+#include "engine/internal/id_index.h"
+#include "engine/internal/thread.h"
 #include "engine/log.h"
 #include "engine/timing_wheel.h"
 #include "platform/wake_fd.h"
@@ -56,21 +58,7 @@ namespace {
 constexpr std::size_t kMaxBatch = 1024;          // missed runs enumerated per job per iteration
 constexpr std::size_t kAsyncBacklogWake = 4096;  // queued async commands that wake the loop
 
-// Set while a job runs on this thread (any executor): Shutdown() from inside a job must not wait
-// for the scheduler thread, which may be waiting for that very job.
-thread_local bool t_in_job = false;
-
-// Wraps a job's callable so the run marks its thread. The inner Invoke() holds the exception
-// boundary (compiled in the user's translation unit); this wrapper only forwards its outcome.
-JobFunction WrapJob(JobFunction user) {
-  return JobFunction::Bind(
-      [inner = std::make_shared<JobFunction>(std::move(user))]() -> RunOutcome {
-        t_in_job = true;
-        RunOutcome r = inner->Invoke();
-        t_in_job = false;
-        return r;
-      });
-}
+using engine_internal::InJob;
 
 }  // namespace
 
@@ -121,35 +109,115 @@ struct Command {
   bool owned = false;  // heap-allocated fire-and-forget command: the scheduler deletes it
 };
 
-struct Job {
-  std::string id;
-  std::string name;
-  std::unique_ptr<Trigger> trigger;
-  std::shared_ptr<JobFunction> fn;
-  std::int64_t grace_us = kUnlimitedGrace;
-  bool coalesce = true;
-  std::int32_t max_instances = 1;
-  MaxInstancesPolicy policy = MaxInstancesPolicy::kDrop;
-  std::string executor;
-  std::string jobstore;
-  std::optional<Instant> next_run_time;
-  bool pending = false;            // added while stopped, not yet scheduled
-  NextRunTime pending_first;       // how to compute the first run time at Start()
-  TimingWheel<>::Handle handle{};  // valid iff in_wheel
-  bool in_wheel = false;
-  std::int32_t running = 0;      // batches submitted and not finished
-  bool waiting = false;          // a due run waits for an instance (kWait)
+// A job's rarely used parts, allocated only when needed.
+struct JobExtra {
+  std::string name;              // empty: the name is the id
   std::vector<Instant> backlog;  // runs of the current batch not yet started (front first)
+  // Callables set by ModifyJob() while runs were in flight: those runs still use the older
+  // ones (an executor holds a pointer to them). The last is the current callable; when no run
+  // is in flight it moves back into Job::fn and these are freed.
+  std::vector<std::unique_ptr<JobFunction>> fns;
+};
+
+// One record of the job table. Records live in a segmented array (JobTable) and never move, so
+// executors may hold pointers to `fn`.
+//
+// Invariants:
+//   * live ⇔ the id is in the index. A record that is !live but has running > 0 is a "zombie":
+//     its job was removed while a run was in flight; it keeps id, fn and jobstore for that run's
+//     completion (events, the callable's lifetime) and is freed by the last completion.
+//   * in_wheel ⇔ `handle` names a wheel entry whose payload is this record's key and whose
+//     deadline is next_us.
+//   * has_next is false while paused; a pending job (added while stopped) keeps in next_us the
+//     instant of NextRunTime::At and in pending_kind how Start() computes its first run time.
+//   * trigger == nullptr: a one-shot job with APScheduler's default trigger, DateTrigger(run
+//     date = when it was added), kept as run_date_us (no trigger object: most jobs added by the
+//     millions are one-shot).
+//   * executor / jobstore index Impl::aliases.
+struct Job {
+  std::string id;  // empty: a free record
+  JobFunction fn;
+  std::unique_ptr<Trigger> trigger;
+  std::unique_ptr<JobExtra> extra;
+  std::int64_t next_us = 0;
+  std::int64_t run_date_us = 0;
+  std::int64_t grace_us = kUnlimitedGrace;
+  TimingWheel<>::Handle handle{};
   std::uint32_t generation = 0;
+  std::int32_t running = 0;  // batches submitted and not finished
+  std::int32_t max_instances = 1;
+  std::uint16_t executor = 0;
+  std::uint16_t jobstore = 0;
+  bool has_next = false;
+  bool in_wheel = false;
+  bool coalesce = true;
+  bool wait_policy = false;  // MaxInstancesPolicy::kWait
+  bool pending = false;
+  bool waiting = false;  // a due run waits for an instance (kWait)
+  bool live = false;
+  NextRunTime::Kind pending_kind = NextRunTime::Kind::kFromTrigger;
+
+  std::optional<Instant> next() const {
+    return has_next ? std::optional<Instant>(Instant{next_us}) : std::nullopt;
+  }
+  void set_next(std::optional<Instant> t) {
+    has_next = t.has_value();
+    next_us = t ? t->us : 0;
+  }
+  JobExtra& Extra() {
+    if (!extra) extra = std::make_unique<JobExtra>();
+    return *extra;
+  }
+  bool has_backlog() const { return extra && !extra->backlog.empty(); }
+  const JobFunction* current_fn() const {
+    return extra && !extra->fns.empty() ? extra->fns.back().get() : &fn;
+  }
+  // Frees everything but the generation.
+  void Clear() {
+    id.clear();
+    fn = JobFunction();
+    trigger.reset();
+    extra.reset();
+    in_wheel = has_next = pending = waiting = live = false;
+    running = 0;
+  }
+};
+
+// The records: a segmented array (64, 64, 128, ..., 2048, then 4096 per segment) so small
+// schedulers stay small, large ones waste at most one segment, and records never move.
+class JobTable {
+ public:
+  static constexpr std::uint32_t kBigSegment = 4096;
+
+  Job& operator[](std::uint32_t slot) {
+    if (slot >= kBigSegment) return segments_[6 + (slot >> 12)][slot & (kBigSegment - 1)];
+    if (slot < 64) return segments_[0][slot];
+    const int c = std::bit_width(slot) - 6;
+    return segments_[static_cast<std::size_t>(c)][slot - (64u << (c - 1))];
+  }
+  std::uint32_t records() const { return records_; }
+  // A new record (slot == records() before the call).
+  std::uint32_t Grow() {
+    const std::uint32_t slot = records_;
+    const std::size_t seg = slot >= kBigSegment ? 6 + (slot >> 12)
+                            : slot < 64         ? 0
+                                                : static_cast<std::size_t>(std::bit_width(slot) - 6);
+    if (seg >= segments_.size()) {
+      const std::size_t n = seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
+      segments_.push_back(std::make_unique<Job[]>(n));
+    }
+    ++records_;
+    return slot;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Job[]>> segments_;
+  std::uint32_t records_ = 0;
 };
 
 struct InFlight {
   std::uint64_t job_key = 0;
-  std::string job_id;
-  std::string jobstore;
-  std::shared_ptr<JobFunction> fn;
   Instant scheduled;
-  Executor* executor = nullptr;
   bool used = false;
 };
 
@@ -198,10 +266,15 @@ struct Scheduler::Impl {
   std::vector<std::pair<std::string, std::unique_ptr<JobStore>>> stores;
 
   // ---- the table (scheduler thread, or stopped_mu when stopped) ---------------------------
-  std::vector<std::unique_ptr<Job>> slots;
+  JobTable table;
+  engine_internal::IdIndex index;  // live jobs' ids → slots
   std::vector<std::uint32_t> free_slots;
-  std::unordered_map<std::string, std::uint32_t> by_id;
   std::atomic<std::size_t> count{0};
+  // Executor and job store names that jobs refer to (Job::executor / jobstore index it), and
+  // which executor / store each names: -2 not looked up yet, -1 none. The lists cannot change
+  // while the scheduler runs; the caches are reset at Start().
+  std::vector<std::string> aliases;
+  std::vector<int> executor_of_alias, store_of_alias;
   std::unique_ptr<TimingWheel<>> wheel = std::make_unique<TimingWheel<>>(1024);
   std::int64_t wheel_now = INT64_MIN;
   std::uint32_t wall_epoch = 0;
@@ -213,7 +286,7 @@ struct Scheduler::Impl {
   std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
   bool executor_full = false;                  // a Submit() failed in this iteration
   std::vector<std::uint64_t> due;
-  std::vector<Instant> run_times;
+  std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
   std::atomic<std::uint64_t> id_prefix{0};
   std::atomic<std::uint64_t> id_counter{0};
@@ -247,7 +320,7 @@ struct Scheduler::Impl {
     if (!Wants(code)) return;
     Event e;
     e.code = code;
-    e.alias = j.jobstore;
+    e.alias = aliases[j.jobstore];
     e.job_id = j.id;
     e.scheduled_run_time = run_time;
     if (times) e.scheduled_run_times = *times;
@@ -319,56 +392,93 @@ struct Scheduler::Impl {
   static std::uint64_t KeyOf(std::uint32_t slot, const Job& j) {
     return (std::uint64_t{slot} << 32) | j.generation;
   }
+  static std::uint32_t SlotOfKey(std::uint64_t key) { return static_cast<std::uint32_t>(key >> 32); }
+  // The record of `key`, live or zombie; nullptr once it was freed (or reused).
+  Job* RecordByKey(std::uint64_t key) {
+    const std::uint32_t slot = SlotOfKey(key);
+    if (slot >= table.records()) return nullptr;
+    Job& j = table[slot];
+    return j.generation == static_cast<std::uint32_t>(key) && !j.id.empty() ? &j : nullptr;
+  }
+  // The live job of `key`, or nullptr.
   Job* ByKey(std::uint64_t key) {
-    const std::uint32_t slot = static_cast<std::uint32_t>(key >> 32);
-    if (slot >= slots.size() || !slots[slot]) return nullptr;
-    Job* j = slots[slot].get();
-    return j->generation == static_cast<std::uint32_t>(key) ? j : nullptr;
+    Job* j = RecordByKey(key);
+    return j && j->live ? j : nullptr;
+  }
+  auto IdOfSlot() {
+    return [this](std::uint32_t slot) -> std::string_view { return table[slot].id; };
   }
   Job* Find(std::string_view id, std::string_view jobstore, std::uint32_t* slot_out = nullptr) {
-    auto it = by_id.find(std::string(id));
-    if (it == by_id.end()) return nullptr;
-    Job* j = slots[it->second].get();
-    if (!jobstore.empty() && j->jobstore != jobstore) return nullptr;
-    if (slot_out) *slot_out = it->second;
+    const std::optional<std::uint32_t> slot = index.Find(id, IdOfSlot());
+    if (!slot) return nullptr;
+    Job* j = &table[*slot];
+    if (!jobstore.empty() && aliases[j->jobstore] != jobstore) return nullptr;
+    if (slot_out) *slot_out = *slot;
     return j;
   }
-  std::uint32_t Insert(std::unique_ptr<Job> job) {
-    std::uint32_t slot;
+  // A free record for a new job (its id still empty).
+  std::uint32_t NewRecord() {
     if (!free_slots.empty()) {
-      slot = free_slots.back();
+      const std::uint32_t slot = free_slots.back();
       free_slots.pop_back();
-      job->generation = slots[slot]->generation + 1;
-    } else {
-      slot = static_cast<std::uint32_t>(slots.size());
-      slots.emplace_back();
-      job->generation = 1;
+      return slot;
     }
-    by_id[job->id] = slot;
-    slots[slot] = std::move(job);
-    count.store(by_id.size(), std::memory_order_relaxed);
-    return slot;
+    return table.Grow();
   }
-  void Erase(std::uint32_t slot) {
-    Job& j = *slots[slot];
-    Unschedule(j);
-    by_id.erase(j.id);
-    // Keep the Job object (its generation) so stale keys stay detectable; drop its contents.
-    const std::uint32_t generation = j.generation + 1;
-    j = Job{};
-    j.generation = generation;
+  // Makes the record at `slot` (id set) a live job.
+  void Link(std::uint32_t slot) {
+    Job& j = table[slot];
+    j.live = true;
+    index.Insert(j.id, slot, IdOfSlot());
+    count.store(index.size(), std::memory_order_relaxed);
+  }
+  // Returns a record to the free list; keys naming it go stale.
+  void FreeRecord(std::uint32_t slot) {
+    Job& j = table[slot];
+    j.Clear();
+    ++j.generation;
     free_slots.push_back(slot);
-    count.store(by_id.size(), std::memory_order_relaxed);
   }
-  bool IsLive(std::uint32_t slot) const {
-    return slot < slots.size() && slots[slot] && !slots[slot]->id.empty();
+  // Removes a live job from the index and the wheel; the record is freed, or kept as a zombie
+  // while runs are in flight.
+  void Unlink(std::uint32_t slot) {
+    Job& j = table[slot];
+    Unschedule(j);
+    index.Erase(j.id, IdOfSlot());
+    j.live = false;
+    count.store(index.size(), std::memory_order_relaxed);
+    if (j.running > 0) {
+      j.trigger.reset();
+      if (j.extra) j.extra->backlog.clear();
+      j.has_next = j.waiting = false;
+    } else {
+      FreeRecord(slot);
+    }
+  }
+  template <typename F>
+  void ForEachLive(const F& f) {
+    index.ForEach([&](std::uint32_t slot) { f(slot, table[slot]); });
+  }
+  std::uint16_t Intern(std::string_view alias) {
+    for (std::size_t i = 0; i < aliases.size(); ++i) {
+      if (aliases[i] == alias) return static_cast<std::uint16_t>(i);
+    }
+    APS_CHECK(aliases.size() < 0xFFFF);
+    aliases.emplace_back(alias);
+    executor_of_alias.push_back(-2);
+    store_of_alias.push_back(-2);
+    return static_cast<std::uint16_t>(aliases.size() - 1);
+  }
+  void ResetAliasCaches() {
+    std::fill(executor_of_alias.begin(), executor_of_alias.end(), -2);
+    std::fill(store_of_alias.begin(), store_of_alias.end(), -2);
   }
 
   // ---- wheel ----------------------------------------------------------------------------
   void Schedule(std::uint32_t slot, Job& j) {
     Unschedule(j);
-    if (!j.next_run_time || j.pending) return;
-    Result<TimingWheel<>::Handle> h = wheel->Insert(j.next_run_time->us, KeyOf(slot, j));
+    if (!j.has_next || j.pending) return;
+    Result<TimingWheel<>::Handle> h = wheel->Insert(j.next_us, KeyOf(slot, j));
     if (!h.ok()) {
       Log(LogLevel::kError, "job \"%s\" cannot be scheduled: %s", j.id.c_str(),
           h.status().message());
@@ -381,7 +491,26 @@ struct Scheduler::Impl {
     if (j.in_wheel) wheel->Cancel(j.handle);
     j.in_wheel = false;
   }
-  std::uint32_t SlotOf(const Job& j) const { return by_id.at(j.id); }
+
+  // ---- triggers of one-shot jobs (no trigger object) --------------------------------------
+  std::optional<Instant> TriggerNext(const Job& j, std::optional<Instant> prev, Instant now) const {
+    if (j.trigger) return j.trigger->Next(prev, now);
+    if (prev) return std::nullopt;  // DateTrigger: its one date, then nothing
+    return Instant{j.run_date_us};
+  }
+  std::unique_ptr<Trigger> MaterializedTrigger(const Job& j) const {
+    if (j.trigger) return nullptr;
+    return std::move(DateTrigger::Create(Instant{j.run_date_us}, zone)).value();
+  }
+  std::string TriggerText(const Job& j) const {
+    return j.trigger ? j.trigger->ToText() : MaterializedTrigger(j)->ToText();
+  }
+  std::string TriggerDescription(const Job& j) const {
+    return j.trigger ? j.trigger->Describe() : MaterializedTrigger(j)->Describe();
+  }
+  const std::string& NameOf(const Job& j) const {
+    return j.extra && !j.extra->name.empty() ? j.extra->name : j.id;
+  }
 
   // ---- stores ---------------------------------------------------------------------------
   JobStore* StoreByAlias(std::string_view alias) {
@@ -396,13 +525,34 @@ struct Scheduler::Impl {
     }
     return nullptr;
   }
+  // By alias index, cached (the lists are fixed while running).
+  Executor* ExecutorOf(const Job& j) {
+    int& c = executor_of_alias[j.executor];
+    if (c == -2) {
+      c = -1;
+      for (std::size_t i = 0; i < executors.size(); ++i) {
+        if (executors[i].first == aliases[j.executor]) c = static_cast<int>(i);
+      }
+    }
+    return c < 0 ? nullptr : executors[static_cast<std::size_t>(c)].second.get();
+  }
+  JobStore* StoreOf(const Job& j) {
+    int& c = store_of_alias[j.jobstore];
+    if (c == -2) {
+      c = -1;
+      for (std::size_t i = 0; i < stores.size(); ++i) {
+        if (stores[i].first == aliases[j.jobstore]) c = static_cast<int>(i);
+      }
+    }
+    return c < 0 ? nullptr : stores[static_cast<std::size_t>(c)].second.get();
+  }
   JobState StateOf(const Job& j) const {
     JobState s;
     s.id = j.id;
-    s.name = j.name;
-    s.trigger = j.trigger->ToText();
-    s.executor = j.executor;
-    s.next_run_time = j.next_run_time;
+    s.name = NameOf(j);
+    s.trigger = TriggerText(j);
+    s.executor = aliases[j.executor];
+    s.next_run_time = j.next();
     s.misfire_grace_us = j.grace_us;
     s.coalesce = j.coalesce;
     s.max_instances = j.max_instances;
@@ -410,27 +560,29 @@ struct Scheduler::Impl {
   }
   // Persistent stores get every change; the memory store is the table itself.
   void StoreWrite(const Job& j, bool added) {
-    JobStore* s = StoreByAlias(j.jobstore);
+    JobStore* s = StoreOf(j);
     if (!s || !s->persistent()) return;
     Status st = added ? s->AddJob(StateOf(j)) : s->UpdateJob(StateOf(j));
-    if (!st.ok()) Log(LogLevel::kError, "job store \"%s\": %s", j.jobstore.c_str(), st.message());
+    if (!st.ok())
+      Log(LogLevel::kError, "job store \"%s\": %s", aliases[j.jobstore].c_str(), st.message());
   }
   void StoreRemove(const Job& j) {
-    JobStore* s = StoreByAlias(j.jobstore);
+    JobStore* s = StoreOf(j);
     if (!s || !s->persistent()) return;
     Status st = s->RemoveJob(j.id);
-    if (!st.ok()) Log(LogLevel::kError, "job store \"%s\": %s", j.jobstore.c_str(), st.message());
+    if (!st.ok())
+      Log(LogLevel::kError, "job store \"%s\": %s", aliases[j.jobstore].c_str(), st.message());
   }
 
   JobInfo InfoOf(const Job& j) const {
     JobInfo i;
     i.id = j.id;
-    i.name = j.name;
-    i.trigger = j.trigger->Describe();
-    i.trigger_text = j.trigger->ToText();
-    i.executor = j.executor;
-    i.jobstore = j.jobstore;
-    i.next_run_time = j.next_run_time;
+    i.name = NameOf(j);
+    i.trigger = TriggerDescription(j);
+    i.trigger_text = TriggerText(j);
+    i.executor = aliases[j.executor];
+    i.jobstore = aliases[j.jobstore];
+    i.next_run_time = j.next();
     i.pending = j.pending;
     i.misfire_grace_us = j.grace_us;
     i.coalesce = j.coalesce;
@@ -449,11 +601,10 @@ struct Scheduler::Impl {
   }
 
   void RemoveJobAt(std::uint32_t slot, bool emit) {
-    Job& j = *slots[slot];
-    const std::string id = j.id, store = j.jobstore;
+    Job& j = table[slot];
     if (!j.pending) StoreRemove(j);
-    Erase(slot);
-    if (emit) Emit(kEventJobRemoved, store, id);
+    if (emit) Emit(kEventJobRemoved, aliases[j.jobstore], j.id);  // before the id goes
+    Unlink(slot);
   }
 
   Status AddJob(JobSpec& spec, bool running, std::string* id_out) {
@@ -461,40 +612,40 @@ struct Scheduler::Impl {
     if (running && !StoreByAlias(spec.jobstore)) {
       return Status::Format(StatusCode::kNotFound, "No such job store: %s", spec.jobstore.c_str());
     }
-    const Instant now = WallNow();
-    auto job = std::make_unique<Job>();
-    job->id = spec.id.empty() ? GenerateId() : spec.id;
-    job->name = spec.name.empty() ? job->id : spec.name;
-    if (spec.trigger) {
-      job->trigger = std::move(spec.trigger);
-    } else {
-      job->trigger = std::move(DateTrigger::Create(now, zone)).value();
-    }
     if (!spec.fn) return InvalidArgument("the job has no callable");
-    job->fn = std::make_shared<JobFunction>(WrapJob(std::move(spec.fn)));
-    job->grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
-    job->coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
-    job->max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
-    job->policy = spec.max_instances_policy.value_or(opts.job_defaults.max_instances_policy);
-    job->executor = spec.executor;
-    job->jobstore = spec.jobstore;
-    if (auto it = by_id.find(job->id); it != by_id.end()) {
-      if (!spec.replace_existing) return ConflictingIdError(job->id);
-      RemoveJobAt(it->second, /*emit=*/false);
+    const Instant now = WallNow();
+    if (spec.id.empty()) spec.id = GenerateId();
+    if (const std::optional<std::uint32_t> old = index.Find(spec.id, IdOfSlot())) {
+      if (!spec.replace_existing) return ConflictingIdError(spec.id);
+      RemoveJobAt(*old, /*emit=*/false);
     }
-    *id_out = job->id;
+    const std::uint32_t slot = NewRecord();
+    Job& j = table[slot];
+    j.id = std::move(spec.id);  // (spec.id stays intact on every error path above)
+    if (!spec.name.empty() && spec.name != j.id) j.Extra().name = std::move(spec.name);
+    j.trigger = std::move(spec.trigger);
+    j.run_date_us = now.us;  // used only without a trigger (APScheduler's DateTrigger(now))
+    j.fn = std::move(spec.fn);
+    j.grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
+    j.coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
+    j.max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
+    j.wait_policy = spec.max_instances_policy.value_or(opts.job_defaults.max_instances_policy) ==
+                    MaxInstancesPolicy::kWait;
+    j.executor = Intern(spec.executor);
+    j.jobstore = Intern(spec.jobstore);
+    *id_out = j.id;
     if (!running) {
-      job->pending = true;
-      job->pending_first = spec.next_run_time;
-      Insert(std::move(job));
+      j.pending = true;
+      j.pending_kind = spec.next_run_time.kind;
+      j.next_us = spec.next_run_time.at.us;
+      Link(slot);
       return OkStatus();
     }
-    job->next_run_time = FirstRunTime(*job, spec.next_run_time, now);
-    Job& j = *job;
-    const std::uint32_t slot = Insert(std::move(job));
+    j.set_next(FirstRunTime(j, spec.next_run_time, now));
+    Link(slot);
     Schedule(slot, j);
     StoreWrite(j, /*added=*/true);
-    Emit(kEventJobAdded, j.jobstore, j.id);
+    Emit(kEventJobAdded, aliases[j.jobstore], j.id);
     return OkStatus();
   }
 
@@ -505,7 +656,18 @@ struct Scheduler::Impl {
       case NextRunTime::Kind::kAt: return first.at;
       case NextRunTime::Kind::kFromTrigger: break;
     }
-    return j.trigger->Next(std::nullopt, now);  // none: the job is added paused (APScheduler)
+    return TriggerNext(j, std::nullopt, now);  // none: the job is added paused (APScheduler)
+  }
+
+  // A new callable. The old one may be running (an executor holds a pointer to it): it is then
+  // kept until the job's runs finish.
+  static void ReplaceFn(Job& j, JobFunction fn) {
+    if (j.running == 0) {
+      j.fn = std::move(fn);
+      if (j.extra) j.extra->fns.clear();
+      return;
+    }
+    j.Extra().fns.push_back(std::make_unique<JobFunction>(std::move(fn)));
   }
 
   Status Modify(std::string_view id, std::string_view jobstore, JobChanges& c, bool running) {
@@ -518,25 +680,28 @@ struct Scheduler::Impl {
     if (c.executor && c.executor->empty())
       return InvalidArgument("executor must be a nonempty string");
     if (c.fn && !*c.fn) return InvalidArgument("the job has no callable");
-    if (c.name) j->name = *c.name;
+    if (c.name) {
+      if (*c.name != j->id || j->extra) j->Extra().name = *c.name;
+    }
     if (c.misfire_grace_us) j->grace_us = *c.misfire_grace_us;
     if (c.coalesce) j->coalesce = *c.coalesce;
     if (c.max_instances) j->max_instances = *c.max_instances;
-    if (c.max_instances_policy) j->policy = *c.max_instances_policy;
-    if (c.executor) j->executor = *c.executor;
+    if (c.max_instances_policy) j->wait_policy = *c.max_instances_policy == MaxInstancesPolicy::kWait;
+    if (c.executor) j->executor = Intern(*c.executor);
     if (c.trigger) j->trigger = std::move(c.trigger);
-    if (c.fn) j->fn = std::make_shared<JobFunction>(WrapJob(std::move(*c.fn)));
+    if (c.fn) ReplaceFn(*j, std::move(*c.fn));
     if (c.next_run_time) {
-      j->next_run_time = *c.next_run_time;
-      if (j->pending)
-        j->pending_first =
-            *c.next_run_time ? NextRunTime::At(**c.next_run_time) : NextRunTime::Paused();
+      j->set_next(*c.next_run_time);
+      if (j->pending) {
+        j->pending_kind = *c.next_run_time ? NextRunTime::Kind::kAt : NextRunTime::Kind::kPaused;
+      }
     }
     if (running && !j->pending) {
       if (c.next_run_time) Schedule(slot, *j);
       StoreWrite(*j, /*added=*/false);
     }
-    Emit(kEventJobModified, j->pending ? std::string_view() : std::string_view(j->jobstore), j->id);
+    Emit(kEventJobModified, j->pending ? std::string_view() : std::string_view(aliases[j->jobstore]),
+         j->id);
     return OkStatus();
   }
 
@@ -553,7 +718,7 @@ struct Scheduler::Impl {
     std::uint32_t slot = 0;
     Job* j = Find(id, jobstore, &slot);
     if (!j) return JobLookupError(id);
-    const std::optional<Instant> next = j->trigger->Next(std::nullopt, WallNow());
+    const std::optional<Instant> next = TriggerNext(*j, std::nullopt, WallNow());
     if (!next) {
       RemoveJobAt(slot, /*emit=*/true);
       *kept = false;
@@ -574,26 +739,25 @@ struct Scheduler::Impl {
 
   void RemoveAll(std::string_view jobstore) {
     std::vector<std::uint32_t> victims;
-    for (auto& [id, slot] : by_id) {
-      if (jobstore.empty() || slots[slot]->jobstore == jobstore) victims.push_back(slot);
-    }
+    ForEachLive([&](std::uint32_t slot, const Job& j) {
+      if (jobstore.empty() || aliases[j.jobstore] == jobstore) victims.push_back(slot);
+    });
     for (std::uint32_t slot : victims) RemoveJobAt(slot, /*emit=*/false);
     Emit(kEventAllJobsRemoved, jobstore);
   }
 
   std::vector<JobInfo> Infos(std::string_view jobstore) {
     std::vector<const Job*> js;
-    for (auto& [id, slot] : by_id) {
-      const Job* j = slots[slot].get();
-      if (jobstore.empty() || j->jobstore == jobstore) js.push_back(j);
-    }
+    ForEachLive([&](std::uint32_t, const Job& j) {
+      if (jobstore.empty() || aliases[j.jobstore] == jobstore) js.push_back(&j);
+    });
     // Per store in alias order (pending jobs first), then by next run time with paused last,
     // then by id (APScheduler's MemoryJobStore order).
-    std::sort(js.begin(), js.end(), [](const Job* a, const Job* b) {
+    std::sort(js.begin(), js.end(), [this](const Job* a, const Job* b) {
       if (a->pending != b->pending) return a->pending;
-      if (a->jobstore != b->jobstore) return a->jobstore < b->jobstore;
-      const std::int64_t ta = a->next_run_time ? a->next_run_time->us : INT64_MAX;
-      const std::int64_t tb = b->next_run_time ? b->next_run_time->us : INT64_MAX;
+      if (a->jobstore != b->jobstore) return aliases[a->jobstore] < aliases[b->jobstore];
+      const std::int64_t ta = a->has_next ? a->next_us : INT64_MAX;
+      const std::int64_t tb = b->has_next ? b->next_us : INT64_MAX;
       if (ta != tb) return ta < tb;
       return a->id < b->id;
     });
@@ -617,12 +781,12 @@ struct Scheduler::Impl {
       if (!any) out += "    No pending jobs\n";
       return out;
     }
-    std::vector<std::string> aliases;
+    std::vector<std::string> names;
     for (auto& [a, s] : stores) {
-      if (jobstore.empty() || a == jobstore) aliases.push_back(a);
+      if (jobstore.empty() || a == jobstore) names.push_back(a);
     }
-    std::sort(aliases.begin(), aliases.end());
-    for (const std::string& a : aliases) {
+    std::sort(names.begin(), names.end());
+    for (const std::string& a : names) {
       out += "Jobstore " + a + ":\n";
       bool any = false;
       for (const JobInfo& i : infos) {
@@ -716,11 +880,10 @@ struct Scheduler::Impl {
   void Rebuild(Instant now) {
     wheel = std::make_unique<TimingWheel<>>(wheel->capacity(), now.us);
     wheel_now = now.us;
-    for (auto& [id, slot] : by_id) {
-      Job& j = *slots[slot];
+    ForEachLive([&](std::uint32_t slot, Job& j) {
       j.in_wheel = false;
       Schedule(slot, j);
-    }
+    });
   }
 
   void DrainCommands() {
@@ -741,7 +904,9 @@ struct Scheduler::Impl {
     }
   }
 
-  // Hands one run to `ex`; false when the executor (or the completion queue) is full.
+  // Hands one run to `ex`; false when the executor (or the completion queue) is full. The run
+  // counts in j.running from before the hand-over: an inline executor runs it inside Submit(),
+  // and a job that removes itself must find its record kept (a zombie) for the completion.
   bool Submit(std::uint32_t slot, Job& j, Executor* ex, Instant scheduled) {
     std::uint32_t run_id;
     if (!free_inflight.empty()) {
@@ -753,23 +918,19 @@ struct Scheduler::Impl {
     }
     InFlight& f = inflight[run_id];
     f.job_key = KeyOf(slot, j);
-    f.fn = j.fn;
     f.scheduled = scheduled;
-    f.executor = ex;
     f.used = true;
-    if (Wants(kEventJobExecuted | kEventJobError)) {  // the job may be gone when the run ends
-      f.job_id = j.id;
-      f.jobstore = j.jobstore;
-    }
     RunRequest req;
     req.job_key = f.job_key;
     req.run_id = run_id;
-    req.fn = f.fn.get();
+    req.fn = j.current_fn();
     req.scheduled = scheduled;
+    ++j.running;
     Status st = ex->Submit(req);
     if (st.ok()) return true;
     // Full: nothing was queued; the caller keeps the run and retries after completions.
-    f = InFlight{};
+    --j.running;
+    inflight[run_id] = InFlight{};
     free_inflight.push_back(run_id);
     if (!executor_full) {
       Log(LogLevel::kDebug, "executor for job \"%s\" is full (%s); due runs wait", j.id.c_str(),
@@ -788,51 +949,89 @@ struct Scheduler::Impl {
     }
   }
 
+  // A run's executor call has returned: one run of a batch (the batch's instance ends with its
+  // last run).
   void Complete(const RunCompletion& c) {
     if (c.run_id >= inflight.size() || !inflight[c.run_id].used) return;
-    InFlight f = std::move(inflight[c.run_id]);
+    const InFlight f = inflight[c.run_id];
     inflight[c.run_id] = InFlight{};
     free_inflight.push_back(c.run_id);
+    Job* j = RecordByKey(f.job_key);
+    if (!j) return;
+    const std::uint32_t slot = SlotOfKey(f.job_key);
     if (c.ran && Wants(c.ok ? kEventJobExecuted : kEventJobError)) {
       Event e;
       e.code = c.ok ? kEventJobExecuted : kEventJobError;
-      e.alias = f.jobstore;
-      e.job_id = f.job_id;
+      e.alias = aliases[j->jobstore];
+      e.job_id = j->id;
       e.scheduled_run_time = f.scheduled;
       if (!c.ok) e.error = c.error;
       events.push_back(std::move(e));
     }
     if (c.ran && !c.ok)
-      Log(LogLevel::kError, "Job \"%s\" raised an exception: %s", f.job_id.c_str(), c.error);
-    Job* j = ByKey(f.job_key);
-    if (!j) return;
-    const std::uint32_t slot = static_cast<std::uint32_t>(f.job_key >> 32);
-    if (!j->backlog.empty() && c.ran) {  // the next run of the same batch (same instance)
+      Log(LogLevel::kError, "Job \"%s\" raised an exception: %s", j->id.c_str(), c.error);
+    --j->running;  // this run is over (a backlog run counts again when submitted)
+    if (!j->live) {
+      if (j->running == 0) FreeRecord(slot);  // the zombie's last run
+      return;
+    }
+    if (j->has_backlog() && c.ran) {  // the next run of the same batch (same instance)
       if (SubmitBacklog(slot, *j)) return;
-      if (!j->backlog.empty()) {
+      if (j->has_backlog()) {
+        ++j->running;  // the instance stays open while its next run waits for room
         blocked_backlog.push_back(f.job_key);
         return;
       }
     }
-    j->backlog.clear();
-    --j->running;
+    if (j->extra) j->extra->backlog.clear();
+    if (j->running == 0 && j->extra && !j->extra->fns.empty()) {
+      j->fn = std::move(*j->extra->fns.back());  // nothing runs the older callables any more
+      j->extra->fns.clear();
+    }
     if (j->waiting && j->running < j->max_instances && state.load() != SchedulerState::kStopped) {
       j->waiting = false;
-      if (j->next_run_time) due.push_back(f.job_key);  // re-examined in this iteration
+      if (j->has_next) due.push_back(f.job_key);  // re-examined in this iteration
     }
   }
 
   // Submits the next run of the job's current batch; false (backlog kept) when the executor is
   // full, false (backlog cleared) when the executor is gone.
   bool SubmitBacklog(std::uint32_t slot, Job& j) {
-    Executor* ex = ExecutorByAlias(j.executor);
+    Executor* ex = ExecutorOf(j);
     if (!ex) {
-      j.backlog.clear();
+      j.extra->backlog.clear();
       return false;
     }
-    if (!Submit(slot, j, ex, j.backlog.front())) return false;
-    j.backlog.erase(j.backlog.begin());
+    if (!Submit(slot, j, ex, j.extra->backlog.front())) return false;
+    j.extra->backlog.erase(j.extra->backlog.begin());
     return true;
+  }
+
+  // Retries batch runs that found their executor full. Each such job holds one count in
+  // `running` for its open instance (see Complete()).
+  void RetryBlockedBacklog(bool stop_when_full) {
+    std::vector<std::uint64_t> retry;
+    retry.swap(blocked_backlog);
+    for (std::uint64_t key : retry) {
+      Job* j = ByKey(key);
+      if (!j) {
+        if (Job* z = RecordByKey(key); z && --z->running == 0) FreeRecord(SlotOfKey(key));
+        continue;
+      }
+      if (stop_when_full && executor_full) {
+        blocked_backlog.push_back(key);
+        continue;
+      }
+      --j->running;  // Submit() counts the run itself
+      if (SubmitBacklog(SlotOfKey(key), *j)) continue;
+      if (j->has_backlog()) {
+        ++j->running;
+        blocked_backlog.push_back(key);
+      } else if (j->running == 0 && j->extra && !j->extra->fns.empty()) {
+        j->fn = std::move(*j->extra->fns.back());
+        j->extra->fns.clear();
+      }
+    }
   }
 
   // The latest fire time <= now, starting from t0 (a fire time <= now): a few steps forward,
@@ -859,7 +1058,11 @@ struct Scheduler::Impl {
 
   void CollectRunTimes(const Job& j, Instant now) {
     run_times.clear();
-    const Instant t0 = *j.next_run_time;
+    const Instant t0{j.next_us};
+    if (!j.trigger) {  // one-shot: its one run
+      run_times.push_back(t0);
+      return;
+    }
     if (j.coalesce) {
       run_times.push_back(LastFireAtOrBefore(*j.trigger, t0, now));
       return;
@@ -874,32 +1077,32 @@ struct Scheduler::Impl {
 
   // After a batch (submitted, dropped or missed): the next run time from the last run time.
   void AdvanceAfter(std::uint32_t slot, Job& j, Instant last, Instant now) {
-    const std::optional<Instant> next = j.trigger->Next(last, now);
+    const std::optional<Instant> next = TriggerNext(j, last, now);
     if (!next) {
       RemoveJobAt(slot, /*emit=*/true);
       return;
     }
-    j.next_run_time = next;
+    j.set_next(next);
     Schedule(slot, j);
     StoreWrite(j, /*added=*/false);
   }
 
   void ProcessDueJob(std::uint64_t key, Instant now) {
     Job* jp = ByKey(key);
-    if (!jp || jp->pending || !jp->next_run_time || *jp->next_run_time > now) return;
+    if (!jp || jp->pending || !jp->has_next || jp->next_us > now.us) return;
     Job& j = *jp;
-    const std::uint32_t slot = static_cast<std::uint32_t>(key >> 32);
+    const std::uint32_t slot = SlotOfKey(key);
     Unschedule(j);
-    Executor* ex = ExecutorByAlias(j.executor);
+    Executor* ex = ExecutorOf(j);
     if (!ex) {
       Log(LogLevel::kError,
           "Executor lookup (\"%s\") failed for job \"%s\" -- removing it from the job store",
-          j.executor.c_str(), j.id.c_str());
+          aliases[j.executor].c_str(), j.id.c_str());
       RemoveJobAt(slot, /*emit=*/true);
       return;
     }
     if (j.running >= j.max_instances || j.waiting) {
-      if (j.policy == MaxInstancesPolicy::kWait || j.waiting) {
+      if (j.wait_policy || j.waiting) {
         j.waiting = true;  // re-examined when an instance finishes
         return;
       }
@@ -914,32 +1117,35 @@ struct Scheduler::Impl {
     CollectRunTimes(j, now);
     const Instant last = run_times.back();
     // Misfire grace per run time; the rest form one batch (one instance, run in order).
-    std::vector<Instant> live, missed;
+    live_times.clear();
+    missed_times.clear();
     for (Instant rt : run_times) {
-      (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us ? missed : live).push_back(rt);
+      (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us ? missed_times : live_times)
+          .push_back(rt);
     }
     // The next run time moves before the run starts, so a running job sees its next one.
-    const std::optional<Instant> old = j.next_run_time;
-    const std::optional<Instant> next = j.trigger->Next(last, now);
-    j.next_run_time = next;
-    if (!live.empty()) {
-      if (!Submit(slot, j, ex, live.front())) {
-        j.next_run_time = old;   // retried after completions, from where it was
+    const std::optional<Instant> old = j.next();
+    const std::optional<Instant> next = TriggerNext(j, last, now);
+    j.set_next(next);
+    if (!live_times.empty()) {
+      if (!Submit(slot, j, ex, live_times.front())) {
+        j.set_next(old);         // retried after completions, from where it was
         blocked.push_back(key);  // (no events yet: none are repeated by the retry)
         return;
       }
       if (ByKey(key) != &j) return;  // an inline job removed itself while it ran
-      ++j.running;
-      for (std::size_t i = 1; i < live.size(); ++i) j.backlog.push_back(live[i]);
-      EmitRun(kEventJobSubmitted, j, std::nullopt, &live);
+      if (live_times.size() > 1) {
+        j.Extra().backlog.assign(live_times.begin() + 1, live_times.end());
+      }
+      EmitRun(kEventJobSubmitted, j, std::nullopt, &live_times);
     }
-    for (Instant rt : missed) {
+    for (Instant rt : missed_times) {
       Log(LogLevel::kWarning, "Run time of job \"%s\" was missed by %s", j.id.c_str(),
           FormatTimedelta(now.us - rt.us).c_str());
       EmitRun(kEventJobMissed, j, rt);
     }
     // An exhausted trigger ends the job — unless the job itself (inline) gave it a new time.
-    if (!next && !j.next_run_time) {
+    if (!next && !j.has_next) {
       RemoveJobAt(slot, /*emit=*/true);
       return;
     }
@@ -981,20 +1187,7 @@ struct Scheduler::Impl {
     DrainCommands();
     executor_full = false;
     DrainCompletions();
-    if (!blocked_backlog.empty()) {
-      std::vector<std::uint64_t> retry;
-      retry.swap(blocked_backlog);
-      for (std::uint64_t key : retry) {
-        Job* j = ByKey(key);
-        if (!j) continue;
-        if (executor_full) {
-          blocked_backlog.push_back(key);
-        } else if (!SubmitBacklog(static_cast<std::uint32_t>(key >> 32), *j) &&
-                   !j->backlog.empty()) {
-          blocked_backlog.push_back(key);
-        }
-      }
-    }
+    if (!blocked_backlog.empty()) RetryBlockedBacklog(/*stop_when_full=*/true);
     if (state.load() == SchedulerState::kRunning && !stopping) {
       ProcessDue();
     } else {
@@ -1046,23 +1239,15 @@ struct Scheduler::Impl {
     // (an executor may hold runs until then).
     auto busy = [this] {
       if (!blocked_backlog.empty()) return true;
-      for (const auto& [id, slot] : by_id) {
-        if (!slots[slot]->backlog.empty()) return true;
-      }
-      return false;
+      bool any = false;
+      ForEachLive([&](std::uint32_t, const Job& j) { any = any || j.has_backlog(); });
+      return any;
     };
     while (busy()) {
       DrainCommands();
       executor_full = false;
       DrainCompletions();
-      std::vector<std::uint64_t> retry;
-      retry.swap(blocked_backlog);
-      for (std::uint64_t key : retry) {
-        Job* j = ByKey(key);
-        if (j && !SubmitBacklog(static_cast<std::uint32_t>(key >> 32), *j) && !j->backlog.empty()) {
-          blocked_backlog.push_back(key);
-        }
-      }
+      RetryBlockedBacklog(/*stop_when_full=*/false);
       DispatchEvents();
       if (inflight.size() == free_inflight.size()) continue;  // only blocked runs: retry now
       // Runs in flight: their completions wake the loop's waiter (sticky: none is lost). A
@@ -1097,12 +1282,22 @@ struct Scheduler::Impl {
       std::lock_guard<std::mutex> lk(stopped_mu);
       DrainCompletions();
       for (auto& [alias, st] : stores) st->Shutdown();
-      for (auto& [id, slot] : by_id) {
-        Job& j = *slots[slot];
+      // Every run's completion is in: only open batch instances still count (blocked_backlog).
+      for (std::uint32_t slot = 0; slot < table.records(); ++slot) {
+        Job& j = table[slot];
+        if (j.id.empty()) continue;
+        if (!j.live) {
+          FreeRecord(slot);  // a zombie whose batch never got to run its remaining runs
+          continue;
+        }
         j.in_wheel = false;
         j.running = 0;
         j.waiting = false;
-        j.backlog.clear();
+        if (j.extra) j.extra->backlog.clear();
+        if (j.extra && !j.extra->fns.empty()) {
+          j.fn = std::move(*j.extra->fns.back());
+          j.extra->fns.clear();
+        }
       }
       blocked.clear();
       blocked_backlog.clear();
@@ -1283,14 +1478,19 @@ Status Scheduler::Start(bool paused) {
       m.Emit(kEventJobstoreAdded, "default");
     }
     // Pending jobs must name existing stores; check before changing anything.
-    for (auto& [id, slot] : m.by_id) {
-      const Job& j = *m.slots[slot];
-      if (j.pending && !m.StoreByAlias(j.jobstore)) {
-        m.events.clear();
-        return Status::Format(StatusCode::kNotFound, "No such job store: %s (job \"%s\")",
-                              j.jobstore.c_str(), j.id.c_str());
+    Status missing_store;
+    m.ForEachLive([&](std::uint32_t, const Job& j) {
+      if (missing_store.ok() && j.pending && !m.StoreByAlias(m.aliases[j.jobstore])) {
+        missing_store =
+            Status::Format(StatusCode::kNotFound, "No such job store: %s (job \"%s\")",
+                           m.aliases[j.jobstore].c_str(), j.id.c_str());
       }
+    });
+    if (!missing_store.ok()) {
+      m.events.clear();
+      return missing_store;
     }
+    m.ResetAliasCaches();
     if (!m.waiter) m.waiter = m.clock->NewWaiter();
     if (!m.waiter)
       return Status(StatusCode::kResourceExhausted,
@@ -1334,16 +1534,15 @@ Status Scheduler::Start(bool paused) {
     m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
     m.wheel_now = now.us;
     m.wall_epoch = m.clock->WallEpoch();
-    for (auto& [id, slot] : m.by_id) {
-      Job& j = *m.slots[slot];
+    m.ForEachLive([&](std::uint32_t slot, Job& j) {
       if (j.pending) {
         j.pending = false;
-        j.next_run_time = m.FirstRunTime(j, j.pending_first, now);
+        j.set_next(m.FirstRunTime(j, NextRunTime{j.pending_kind, Instant{j.next_us}}, now));
         m.StoreWrite(j, /*added=*/true);
-        m.Emit(kEventJobAdded, j.jobstore, j.id);
+        m.Emit(kEventJobAdded, m.aliases[j.jobstore], j.id);
       }
       m.Schedule(slot, j);
-    }
+    });
     m.stopping = false;
     m.loop_active.store(true, std::memory_order_release);
     m.state.store(paused ? SchedulerState::kPaused : SchedulerState::kRunning,
@@ -1428,7 +1627,7 @@ Status Scheduler::Shutdown(bool wait) {
     m.FinishShutdown();
     return OkStatus();
   }
-  if (!on_loop && !t_in_job && m.opts.mode == SchedulerMode::kBackground && m.thread.joinable() &&
+  if (!on_loop && !InJob() && m.opts.mode == SchedulerMode::kBackground && m.thread.joinable() &&
       m.thread.get_id() != std::this_thread::get_id()) {
     m.thread.join();
   }

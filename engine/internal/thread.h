@@ -41,6 +41,12 @@ class Thread {
   void* handle_ = nullptr;  // the port's handle (hosted: a heap std::thread)
 };
 
+// The calling thread is running a job (inside Executor::RunAndComplete()). The scheduler uses it
+// so that Shutdown() called from a job does not wait for itself. Never allocate, never block;
+// any thread (each sees its own flag; one flag on bare metal, which has one thread).
+void SetInJob(bool in_job) noexcept;
+bool InJob() noexcept;
+
 }  // namespace aps::engine_internal
 
 #endif  // APS_ENGINE_INTERNAL_THREAD_H_

@@ -6,6 +6,13 @@
 
 namespace aps::engine_internal {
 
+namespace {
+bool g_in_job = false;  // one thread: no thread_local needed (nor the TLS runtime it implies)
+}  // namespace
+
+void SetInJob(bool in_job) noexcept { g_in_job = in_job; }
+bool InJob() noexcept { return g_in_job; }
+
 Thread::~Thread() { APS_CHECK(handle_ == nullptr); }
 
 bool Thread::Start(Entry /*entry*/, void* /*arg*/) noexcept { return false; }

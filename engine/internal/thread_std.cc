@@ -7,6 +7,13 @@
 
 namespace aps::engine_internal {
 
+namespace {
+thread_local bool t_in_job = false;
+}  // namespace
+
+void SetInJob(bool in_job) noexcept { t_in_job = in_job; }
+bool InJob() noexcept { return t_in_job; }
+
 Thread::~Thread() { APS_CHECK(handle_ == nullptr); }
 
 bool Thread::Start(Entry entry, void* arg) noexcept {
