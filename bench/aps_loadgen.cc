@@ -64,7 +64,11 @@ double Num(const Args& a, const char* key, double def) {
 
 std::int64_t WallUs() { return platform::SystemClock().WallMicros(); }
 double Secs(std::int64_t us) { return static_cast<double>(us) / 1e6; }
-std::size_t HeapInUse() { return mallinfo2().uordblks; }
+// Heap bytes in use: small chunks (uordblks) plus the large ones glibc maps separately (hblkhd).
+std::size_t HeapInUse() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
 
 std::size_t Threads(const Args& a) {
   const double t = Num(a, "threads", 0);
@@ -77,6 +81,7 @@ SchedulerOptions Options(const Args& a) {
   o.default_executor_threads = Threads(a);
   o.max_outstanding_runs = 16384;
   o.max_completion_producers = o.default_executor_threads + 2;
+  o.spin_us = static_cast<std::int64_t>(Num(a, "spin-us", static_cast<double>(o.spin_us)));
   return o;
 }
 

@@ -307,6 +307,9 @@ struct ThreadPoolExecutor::State {
     // kIdle: the worker found nothing to claim and is about to sleep or asleep. kWoken: a
     // Submit() chose it (and called Wake()). kBusy: otherwise. See the design notes.
     std::atomic<std::uint32_t> sleep_state{kBusy};
+    // Set by Prime() before it wakes this worker: poll this many µs after waking. Relaxed: a
+    // stale value only changes how long the worker polls.
+    std::atomic<std::uint32_t> prime_us{0};
     CompletionQueue::Producer completions;           // this thread's
     std::optional<RequestQueue::Consumer> requests;  // this thread's
     engine_internal::Thread thread;
@@ -336,18 +339,37 @@ struct ThreadPoolExecutor::State {
   std::size_t worker_count = 0;
   // Requests pushed and not yet claimed by a worker (see the design notes).
   std::atomic<std::uint32_t> claimable{0};
+  // Workers polling because of Prime(): at most one, so that with the scheduler spinning too
+  // no more threads poll than a 2-core machine has cores. Relaxed: a heuristic.
+  std::atomic<std::uint32_t> primed{0};
   // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
   std::atomic<std::uint32_t> mode{kRunning};
 };
 
 void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
   RunRequest request;
+  platform::Clock& clock = owner.clock();
+  const std::uint32_t idle_spin_us = owner.options_.idle_spin_us;
+  // Poll instead of sleeping until then (after work, and after Prime()), for at most
+  // `spins_left` iterations: a simulated clock may never reach spin_until.
+  platform::Deadline spin_until = clock.Now();
+  std::uint32_t spins_left = 0;
+  bool primed_spin = false;  // this worker counts in `primed`
+  auto spin_for = [&](std::uint32_t us) {
+    spin_until = clock.Now() + platform::Delay::Micros(us);
+    spins_left = us * 64;  // PAUSE takes ~10-140 cycles: 64 per µs outlasts the real clock
+  };
+  auto end_primed_spin = [&] {
+    if (primed_spin) primed.fetch_sub(1, std::memory_order_relaxed);
+    primed_spin = false;
+  };
   for (;;) {
     // Read before the claim: when it says "stopping", every Submit() happened before the mode
     // store (same scheduler thread, then release/acquire), so a failed claim below means
     // nothing is left. seq_cst (at least acquire) for that edge.
     const std::uint32_t m = mode.load(std::memory_order_seq_cst);
     if (TryClaim()) {
+      end_primed_spin();
       // Claimed ⇒ pushed and published; a miss means another claimant's pop is mid-flight.
       while (!queue.TryPop(*w.requests, request)) {
       }
@@ -358,9 +380,23 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
       } else {
         owner.RunAndComplete(w.completions, request);
       }
+      if (idle_spin_us > 0) spin_for(idle_spin_us);
       continue;
     }
-    if (m != kRunning) return;
+    if (m != kRunning) {
+      end_primed_spin();
+      return;
+    }
+    if (spins_left > 0 && spin_until > clock.Now()) {
+      // Mostly PAUSE; now and then a yield, so a poller never holds a core another thread needs.
+      if ((--spins_left & 31) == 0) {
+        engine_internal::YieldThread();
+      } else {
+        engine_internal::CpuRelax();
+      }
+      continue;
+    }
+    end_primed_spin();
     // Dekker half W1: announce, then re-check (seq_cst store, seq_cst loads).
     w.sleep_state.store(kIdle, std::memory_order_seq_cst);
     if (claimable.load(std::memory_order_seq_cst) != 0 ||
@@ -373,6 +409,31 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
     // that still sees kIdle wakes us once more (harmless), and its CAS always reads the latest
     // value anyway.
     w.sleep_state.store(kBusy, std::memory_order_relaxed);
+    if (const std::uint32_t p = w.prime_us.exchange(0, std::memory_order_relaxed); p != 0) {
+      spin_for(p);
+      primed_spin = true;  // Prime() counted us
+    }
+  }
+}
+
+void ThreadPoolExecutor::Prime(std::uint32_t spin_us) noexcept {
+  if (state_ == nullptr || spin_us == 0) return;
+  if (spin_us > kMaxSpinUs) spin_us = kMaxSpinUs;
+  State& st = *state_;
+  // One worker polls at a time; a busy worker will look for the run anyway when it finishes.
+  if (st.primed.load(std::memory_order_relaxed) != 0) return;
+  for (std::size_t i = 0; i < st.worker_count; ++i) {
+    State::Worker& w = st.workers[i];
+    if (w.sleep_state.load(std::memory_order_seq_cst) != State::kIdle) continue;
+    std::uint32_t expected = State::kIdle;
+    if (w.sleep_state.compare_exchange_strong(expected, State::kWoken, std::memory_order_seq_cst)) {
+      // Ours now: no Submit() picks it. Work() reads this after the wake (a stale read only
+      // changes how long it polls).
+      w.prime_us.store(spin_us, std::memory_order_relaxed);
+      st.primed.fetch_add(1, std::memory_order_relaxed);
+      w.waiter->Wake();
+      return;
+    }
   }
 }
 
@@ -404,6 +465,11 @@ Status ThreadPoolExecutor::DoStart() {
     return Status::Format(StatusCode::kInvalidArgument,
                           "thread pool queue_capacity must be 1..%zu, got %zu", kMaxQueueCapacity,
                           options_.queue_capacity);
+  }
+  if (options_.idle_spin_us > kMaxSpinUs) {
+    return Status::Format(StatusCode::kInvalidArgument,
+                          "thread pool idle_spin_us must be 0..%u, got %u", kMaxSpinUs,
+                          options_.idle_spin_us);
   }
   const Status oom(StatusCode::kResourceExhausted, "out of memory starting the thread pool");
   std::unique_ptr<State> st(new (std::nothrow) State(*this, options_.queue_capacity));

@@ -243,6 +243,12 @@ class Executor {
   // kind() — "threadpool", "inline", ...: a static string for logs. Any thread.
   virtual const char* kind() const noexcept = 0;
 
+  // Prime() — a run is expected within `spin_us` microseconds: have a worker awake and polling
+  // for that long, so the run starts without an OS wake-up (tens of µs on a VM). The scheduler
+  // calls it when it wakes early to spin to a deadline (SchedulerOptions::spin_us). The default
+  // does nothing. Never allocates, never blocks; the scheduler thread, after Start().
+  virtual void Prime(std::uint32_t /*spin_us*/) noexcept {}
+
  protected:
   // ---- For implementers --------------------------------------------------------------------
   //
@@ -310,6 +316,7 @@ class ThreadPoolExecutor final : public Executor {
  public:
   static constexpr std::size_t kMaxThreads = 256;
   static constexpr std::size_t kMaxQueueCapacity = std::size_t{1} << 20;
+  static constexpr std::uint32_t kMaxSpinUs = 1'000'000;
 
   struct Options {
     // Worker threads. 1..kMaxThreads. Each needs a producer slot in the CompletionQueue.
@@ -317,6 +324,10 @@ class ThreadPoolExecutor final : public Executor {
     // Runs that may wait for a free worker; Submit() fails with kResourceExhausted beyond it.
     // 1..kMaxQueueCapacity. Preallocated at Start() (about 40 B per entry).
     std::size_t queue_capacity = 256;
+    // A worker that finds the queue empty polls it this long before it sleeps, so a stream of
+    // runs does not pay a sleep and a wake-up per run. Costs up to this much CPU per idle
+    // period and worker; 0 = sleep at once. 0..kMaxSpinUs.
+    std::uint32_t idle_spin_us = 0;
   };
 
   // Allocates nothing; Start() does. `clock` stamps runs and makes the workers' Waiters; it
@@ -324,11 +335,14 @@ class ThreadPoolExecutor final : public Executor {
   ThreadPoolExecutor(const Options& options, platform::Clock& clock) noexcept;
   ThreadPoolExecutor(std::size_t threads, std::size_t queue_capacity,
                      platform::Clock& clock) noexcept
-      : ThreadPoolExecutor(Options{threads, queue_capacity}, clock) {}
+      : ThreadPoolExecutor(Options{threads, queue_capacity, Options{}.idle_spin_us}, clock) {}
   // Shutdown(/*wait=*/false) if still running.
   ~ThreadPoolExecutor() override;
 
   const char* kind() const noexcept override { return "threadpool"; }
+
+  // Prime(): wakes one sleeping worker (if any is asleep) to poll for `spin_us`.
+  void Prime(std::uint32_t spin_us) noexcept override;
 
   // queued() — accepted runs no worker has taken yet (approximate). Never allocates, never
   // blocks; any thread.

@@ -201,7 +201,7 @@ class JobTable {
     const std::uint32_t slot = records_;
     const std::size_t seg = slot >= kBigSegment ? 6 + (slot >> 12)
                             : slot < 64         ? 0
-                                                : static_cast<std::size_t>(std::bit_width(slot) - 6);
+                                        : static_cast<std::size_t>(std::bit_width(slot) - 6);
     if (seg >= segments_.size()) {
       const std::size_t n = seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
       segments_.push_back(std::make_unique<Job[]>(n));
@@ -285,6 +285,7 @@ struct Scheduler::Impl {
   std::vector<std::uint64_t> blocked;  // due jobs an executor had no room for, retried in order
   std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
   bool executor_full = false;                  // a Submit() failed in this iteration
+  std::int64_t primed_for = INT64_MIN;         // the deadline executors were last primed for
   std::vector<std::uint64_t> due;
   std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
@@ -392,7 +393,9 @@ struct Scheduler::Impl {
   static std::uint64_t KeyOf(std::uint32_t slot, const Job& j) {
     return (std::uint64_t{slot} << 32) | j.generation;
   }
-  static std::uint32_t SlotOfKey(std::uint64_t key) { return static_cast<std::uint32_t>(key >> 32); }
+  static std::uint32_t SlotOfKey(std::uint64_t key) {
+    return static_cast<std::uint32_t>(key >> 32);
+  }
   // The record of `key`, live or zombie; nullptr once it was freed (or reused).
   Job* RecordByKey(std::uint64_t key) {
     const std::uint32_t slot = SlotOfKey(key);
@@ -686,7 +689,8 @@ struct Scheduler::Impl {
     if (c.misfire_grace_us) j->grace_us = *c.misfire_grace_us;
     if (c.coalesce) j->coalesce = *c.coalesce;
     if (c.max_instances) j->max_instances = *c.max_instances;
-    if (c.max_instances_policy) j->wait_policy = *c.max_instances_policy == MaxInstancesPolicy::kWait;
+    if (c.max_instances_policy)
+      j->wait_policy = *c.max_instances_policy == MaxInstancesPolicy::kWait;
     if (c.executor) j->executor = Intern(*c.executor);
     if (c.trigger) j->trigger = std::move(c.trigger);
     if (c.fn) ReplaceFn(*j, std::move(*c.fn));
@@ -700,8 +704,8 @@ struct Scheduler::Impl {
       if (c.next_run_time) Schedule(slot, *j);
       StoreWrite(*j, /*added=*/false);
     }
-    Emit(kEventJobModified, j->pending ? std::string_view() : std::string_view(aliases[j->jobstore]),
-         j->id);
+    Emit(kEventJobModified,
+         j->pending ? std::string_view() : std::string_view(aliases[j->jobstore]), j->id);
     return OkStatus();
   }
 
@@ -1197,17 +1201,52 @@ struct Scheduler::Impl {
     in_iteration = false;
   }
 
-  // How long the loop may sleep (monotonic), given the earliest wheel deadline.
+  // Spinning to deadlines (SchedulerOptions::spin_us) needs a clock that moves on its own.
+  std::int64_t SpinWindowUs() const {
+    return opts.spin_us > 0 && clock == &platform::SystemClock() ? opts.spin_us : 0;
+  }
+
+  // How long the loop may sleep (monotonic), given the earliest wheel deadline: until the spin
+  // window before it opens.
   platform::Deadline SleepDeadline() {
     const platform::Deadline now_mono = clock->Now();
     std::int64_t wait_us = opts.max_sleep_us;
     if (state.load() == SchedulerState::kRunning) {
       if (std::optional<std::int64_t> next = wheel->NextDeadline()) {
-        const std::int64_t until = *next - clock->WallMicros();
+        const std::int64_t until = *next - clock->WallMicros() - SpinWindowUs();
         if (until < wait_us) wait_us = until < 0 ? 0 : until;
       }
     }
     return now_mono + platform::Delay::Micros(wait_us);
+  }
+
+  // Inside the spin window of the next deadline: primes the executors once per deadline and
+  // polls the clock until the deadline passes or a command or completion arrives. False when
+  // the deadline is not that close (the loop sleeps instead).
+  bool SpinToNextDeadline() {
+    const std::int64_t window = SpinWindowUs();
+    if (window == 0 || state.load() != SchedulerState::kRunning) return false;
+    const std::optional<std::int64_t> next = wheel->NextDeadline();
+    if (!next) return false;
+    const std::int64_t gap = *next - clock->WallMicros();
+    if (gap > window) return false;
+    if (gap <= 0) return true;
+    if (primed_for != *next) {
+      primed_for = *next;
+      // Workers poll a little past the deadline: the hand-over itself takes a few µs.
+      const auto spin = static_cast<std::uint32_t>(std::min<std::int64_t>(gap + 50, 1'000'000));
+      for (auto& [alias, ex] : executors) ex->Prime(spin);
+    }
+    for (std::uint32_t i = 1; clock->WallMicros() < *next; ++i) {
+      if (commands.SizeApprox() != 0 || completions->SizeApprox() != 0) break;
+      // Yield now and then: with more threads than cores, a worker may need this core.
+      if ((i & 31) == 0) {
+        engine_internal::YieldThread();
+      } else {
+        engine_internal::CpuRelax();
+      }
+    }
+    return true;
   }
 
   void Loop() {
@@ -1215,6 +1254,7 @@ struct Scheduler::Impl {
     while (!stopping) {
       RunOnce();
       if (stopping) break;
+      if (SpinToNextDeadline()) continue;
       const platform::Deadline d = SleepDeadline();
       // Publish the wake-up instant, then look at the queue: a producer that enqueued after
       // the look sees the published instant and wakes us if its job is due earlier.
@@ -1481,9 +1521,8 @@ Status Scheduler::Start(bool paused) {
     Status missing_store;
     m.ForEachLive([&](std::uint32_t, const Job& j) {
       if (missing_store.ok() && j.pending && !m.StoreByAlias(m.aliases[j.jobstore])) {
-        missing_store =
-            Status::Format(StatusCode::kNotFound, "No such job store: %s (job \"%s\")",
-                           m.aliases[j.jobstore].c_str(), j.id.c_str());
+        missing_store = Status::Format(StatusCode::kNotFound, "No such job store: %s (job \"%s\")",
+                                       m.aliases[j.jobstore].c_str(), j.id.c_str());
       }
     });
     if (!missing_store.ok()) {

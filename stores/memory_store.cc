@@ -11,19 +11,19 @@ Result<std::optional<JobState>> MemoryJobStore::LookupJob(std::string_view id) c
 
 Status MemoryJobStore::GetDueJobs(Instant now, std::vector<JobState>* out) const {
   for (const Key& k : order_) {
-    if (k.first == INT64_MAX || k.first > now.us) break;
-    out->push_back(jobs_.at(k.second));
+    if (k.paused || k.us > now.us) break;
+    out->push_back(jobs_.at(k.id));
   }
   return OkStatus();
 }
 
 Result<std::optional<Instant>> MemoryJobStore::GetNextRunTime() const {
-  if (order_.empty() || order_.begin()->first == INT64_MAX) return std::optional<Instant>();
-  return std::optional<Instant>(Instant{order_.begin()->first});
+  if (order_.empty() || order_.begin()->paused) return std::optional<Instant>();
+  return std::optional<Instant>(Instant{order_.begin()->us});
 }
 
 Status MemoryJobStore::GetAllJobs(std::vector<JobState>* out) const {
-  for (const Key& k : order_) out->push_back(jobs_.at(k.second));
+  for (const Key& k : order_) out->push_back(jobs_.at(k.id));
   return OkStatus();
 }
 

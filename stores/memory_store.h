@@ -8,6 +8,8 @@
 #ifndef APS_STORES_MEMORY_STORE_H_
 #define APS_STORES_MEMORY_STORE_H_
 
+#include <compare>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -36,10 +38,16 @@ class MemoryJobStore final : public JobStore {
   std::size_t size() const { return jobs_.size(); }
 
  private:
-  // Paused jobs sort after every instant.
-  using Key = std::pair<std::int64_t, std::string>;
+  // (paused, next_run_time, id): paused jobs sort after every instant, INT64_MAX included (a
+  // sentinel instant for "paused" would make a job scheduled there look paused).
+  struct Key {
+    bool paused;
+    std::int64_t us;  // 0 when paused
+    std::string id;
+    auto operator<=>(const Key&) const = default;
+  };
   static Key KeyOf(const JobState& j) {
-    return {j.next_run_time ? j.next_run_time->us : INT64_MAX, j.id};
+    return {!j.next_run_time.has_value(), j.next_run_time ? j.next_run_time->us : 0, j.id};
   }
 
   std::unordered_map<std::string, JobState> jobs_;

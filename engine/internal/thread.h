@@ -45,6 +45,21 @@ class Thread {
 // so that Shutdown() called from a job does not wait for itself. Never allocate, never block;
 // any thread (each sees its own flag; one flag on bare metal, which has one thread).
 void SetInJob(bool in_job) noexcept;
+
+// YieldThread() — lets another runnable thread on this core run (hosted: sched_yield); a
+// polling loop calls it now and then so that, with more threads than cores, it does not hold a
+// core a thread with real work is waiting for. Bare metal: nothing. Any thread.
+void YieldThread() noexcept;
+
+// CpuRelax() — one iteration of a polling loop: tells the CPU we spin (x86 PAUSE, Arm YIELD).
+inline void CpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 bool InJob() noexcept;
 
 }  // namespace aps::engine_internal

@@ -12,6 +12,7 @@ bool g_in_job = false;  // one thread: no thread_local needed (nor the TLS runti
 
 void SetInJob(bool in_job) noexcept { g_in_job = in_job; }
 bool InJob() noexcept { return g_in_job; }
+void YieldThread() noexcept {}
 
 Thread::~Thread() { APS_CHECK(handle_ == nullptr); }
 

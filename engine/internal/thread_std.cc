@@ -13,6 +13,7 @@ thread_local bool t_in_job = false;
 
 void SetInJob(bool in_job) noexcept { t_in_job = in_job; }
 bool InJob() noexcept { return t_in_job; }
+void YieldThread() noexcept { std::this_thread::yield(); }
 
 Thread::~Thread() { APS_CHECK(handle_ == nullptr); }
 

@@ -740,6 +740,47 @@ TEST(ThreadPoolExecutor, IdleWorkersSleepAndSubmitWakesExactlyOne) {
   EXPECT_EQ(clock.SleepingWaiters(), 0);
 }
 
+TEST(ThreadPoolExecutor, PrimeWakesOneSleepingWorkerToPollAndItSleepsAgainAfterwards) {
+  platform::SimClock clock;  // parked workers are visible in SleepingWaiters()
+  SchedulerSide sched;
+  ThreadPoolExecutor pool(/*threads=*/3, /*queue_capacity=*/16, clock);
+  pool.Prime(100);  // not started: nothing to prime, no crash
+  ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+  clock.WaitForSleepers(3);
+  pool.Prime(0);  // zero: no-op
+  EXPECT_EQ(clock.SleepingWaiters(), 3);
+  pool.Prime(50);  // one worker leaves its sleep to poll (bounded: the sim clock stands still)
+  EXPECT_EQ(clock.SleepingWaiters(), 2);
+  pool.Prime(50);  // at most one polls at a time: no second wake
+  EXPECT_GE(clock.SleepingWaiters(), 2);
+  clock.WaitForSleepers(3);  // its poll ends and it sleeps again
+  // A run submitted afterwards still runs.
+  std::atomic<int> ran{0};
+  JobFunction fn = JobFunction::Bind([&] { ran.fetch_add(1); });
+  pool.Prime(1000);
+  ASSERT_TRUE(pool.Submit(Request(1, fn)).ok());
+  ASSERT_TRUE(sched.AwaitDone(1));
+  EXPECT_EQ(ran.load(), 1);
+  clock.WaitForSleepers(3);
+  pool.Shutdown(true);
+}
+
+TEST(ThreadPoolExecutor, IdleSpinRunsAStreamOfJobsAndStillSleepsWhenIdle) {
+  platform::SimClock clock;
+  SchedulerSide sched({.capacity = 512, .max_producers = 2});
+  ThreadPoolExecutor pool({.threads = 2, .queue_capacity = 64, .idle_spin_us = 50}, clock);
+  ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+  std::atomic<int> ran{0};
+  JobFunction fn = JobFunction::Bind([&] { ran.fetch_add(1); });
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    ASSERT_TRUE(sched.SubmitRetrying(pool, Request(i, fn, i)).ok());
+  }
+  ASSERT_TRUE(sched.AwaitDone(300));
+  EXPECT_EQ(ran.load(), 300);
+  clock.WaitForSleepers(2);  // bounded polling: idle workers end up asleep
+  pool.Shutdown(true);
+}
+
 TEST(ThreadPoolExecutor, WakesTheSchedulerOnlyAfterTheCompletionIsQueued) {
   constexpr int kJobs = 200;
   SchedulerSide sched({.capacity = kJobs, .max_producers = 2});
@@ -943,6 +984,12 @@ TEST(ThreadPoolExecutor, RejectsOutOfRangeOptions) {
   EXPECT_EQ(no_queue.Start(sched.completions, nullptr).code(), StatusCode::kInvalidArgument);
   ThreadPoolExecutor too_many({.threads = ThreadPoolExecutor::kMaxThreads + 1}, clock);
   EXPECT_EQ(too_many.Start(sched.completions, nullptr).code(), StatusCode::kInvalidArgument);
+  ThreadPoolExecutor spin_too_long(
+      {.threads = 1, .queue_capacity = 8, .idle_spin_us = ThreadPoolExecutor::kMaxSpinUs + 1},
+      clock);
+  const Status st = spin_too_long.Start(sched.completions, nullptr);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(st.message()).find("idle_spin_us"), std::string::npos) << st.message();
 }
 
 TEST(ThreadPoolExecutor, DestructorDropsQueuedJobsAndJoinsWorkers) {
