@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "engine/date_trigger.h"
@@ -286,6 +287,7 @@ struct Scheduler::Impl {
   std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
   bool executor_full = false;                  // a Submit() failed in this iteration
   std::int64_t primed_for = INT64_MIN;         // the deadline executors were last primed for
+  std::vector<Reply*> held_replies;            // answered after this drain's group commit
   std::vector<std::uint64_t> due;
   std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
@@ -539,7 +541,8 @@ struct Scheduler::Impl {
     }
     return c < 0 ? nullptr : executors[static_cast<std::size_t>(c)].second.get();
   }
-  JobStore* StoreOf(const Job& j) {
+  // The index in `stores` of the job's store, or -1.
+  int StoreIndexOf(const Job& j) {
     int& c = store_of_alias[j.jobstore];
     if (c == -2) {
       c = -1;
@@ -547,7 +550,7 @@ struct Scheduler::Impl {
         if (stores[i].first == aliases[j.jobstore]) c = static_cast<int>(i);
       }
     }
-    return c < 0 ? nullptr : stores[static_cast<std::size_t>(c)].second.get();
+    return c;
   }
   JobState StateOf(const Job& j) const {
     JobState s;
@@ -561,20 +564,125 @@ struct Scheduler::Impl {
     s.max_instances = j.max_instances;
     return s;
   }
-  // Persistent stores get every change; the memory store is the table itself.
+  // ---- persistent stores: group commit and retry --------------------------------------
+  //
+  // Persistent stores get every change; the memory store is the table itself. The changes of
+  // one iteration (and of the API calls it applies) go into one batch per store, committed at
+  // the end of the iteration, before the callers of those calls get their answer: a change is
+  // in the store when the call that made it returns. A failing store (a failed write, begin or
+  // commit) is not written again until jobstore_retry_interval has passed; the ids it missed
+  // are kept and rewritten from the table then (upserts and removals), so the store converges
+  // to the table. The loop never stops for a store.
+  enum class StoreOp : std::uint8_t { kAdd, kUpdate, kRemove };
+  struct StoreSync {
+    bool in_batch = false;
+    bool failing = false;
+    std::int64_t retry_at_us = 0;
+    std::vector<std::string> touched;  // ids written in the open batch
+    std::set<std::string> dirty;       // ids the store missed, rewritten at the retry
+  };
+  std::vector<StoreSync> store_sync;  // parallel to `stores` (sized at Start())
+  std::vector<std::size_t> open_batches;
+  bool stores_started = false;
+
+  void StoreFailed(std::size_t si, const char* what, const Status& st) {
+    StoreSync& ss = store_sync[si];
+    if (ss.in_batch) stores[si].second->AbortBatch();
+    ss.in_batch = false;
+    for (std::string& id : ss.touched) ss.dirty.insert(std::move(id));
+    ss.touched.clear();
+    ss.failing = true;
+    ss.retry_at_us = WallNow().us + opts.jobstore_retry_interval_us;
+    Log(LogLevel::kError, "job store \"%s\": %s failed: %s; retrying in %s",
+        stores[si].first.c_str(), what, st.message(),
+        FormatTimedelta(opts.jobstore_retry_interval_us).c_str());
+  }
+
+  // One change of job `id` (`j`: its record, for kAdd/kUpdate) in store `si`.
+  void StoreChange(std::size_t si, StoreOp op, const std::string& id, const Job* j) {
+    if (si >= store_sync.size()) return;  // a store added while stopped: not started yet
+    JobStore& s = *stores[si].second;
+    if (!s.persistent()) return;
+    StoreSync& ss = store_sync[si];
+    if (ss.failing || !stores_started) {
+      ss.dirty.insert(id);
+      return;
+    }
+    if (!ss.in_batch) {
+      if (Status b = s.BeginBatch(); !b.ok()) {
+        StoreFailed(si, "beginning a batch", b);
+        ss.dirty.insert(id);
+        return;
+      }
+      ss.in_batch = true;
+      open_batches.push_back(si);
+    }
+    ss.touched.push_back(id);
+    Status st;
+    if (op == StoreOp::kRemove) {
+      st = s.RemoveJob(id);
+      if (st.code() == StatusCode::kNotFound) st = OkStatus();
+    } else {
+      const JobState js = StateOf(*j);
+      st = op == StoreOp::kAdd ? s.AddJob(js) : s.UpdateJob(js);
+      // Upsert: the store may already hold the job (a retry) or have lost it.
+      if (st.code() == StatusCode::kAlreadyExists) st = s.UpdateJob(js);
+      if (st.code() == StatusCode::kNotFound) st = s.AddJob(js);
+    }
+    if (!st.ok()) StoreFailed(si, op == StoreOp::kRemove ? "removing a job" : "writing a job", st);
+  }
   void StoreWrite(const Job& j, bool added) {
-    JobStore* s = StoreOf(j);
-    if (!s || !s->persistent()) return;
-    Status st = added ? s->AddJob(StateOf(j)) : s->UpdateJob(StateOf(j));
-    if (!st.ok())
-      Log(LogLevel::kError, "job store \"%s\": %s", aliases[j.jobstore].c_str(), st.message());
+    const int si = StoreIndexOf(j);
+    if (si >= 0)
+      StoreChange(static_cast<std::size_t>(si), added ? StoreOp::kAdd : StoreOp::kUpdate, j.id, &j);
   }
   void StoreRemove(const Job& j) {
-    JobStore* s = StoreOf(j);
-    if (!s || !s->persistent()) return;
-    Status st = s->RemoveJob(j.id);
-    if (!st.ok())
-      Log(LogLevel::kError, "job store \"%s\": %s", aliases[j.jobstore].c_str(), st.message());
+    const int si = StoreIndexOf(j);
+    if (si >= 0) StoreChange(static_cast<std::size_t>(si), StoreOp::kRemove, j.id, nullptr);
+  }
+
+  // Commits the open batches (end of an iteration, or of a call applied outside one).
+  void CommitBatches() {
+    for (std::size_t si : open_batches) {
+      StoreSync& ss = store_sync[si];
+      if (!ss.in_batch) continue;  // failed meanwhile
+      ss.in_batch = false;
+      if (Status c = stores[si].second->CommitBatch(); !c.ok()) {
+        StoreFailed(si, "committing", c);
+        continue;
+      }
+      ss.touched.clear();
+    }
+    open_batches.clear();
+  }
+
+  // Rewrites what failing stores missed, once their retry time has come.
+  void RetryStores(Instant now) {
+    for (std::size_t si = 0; si < store_sync.size(); ++si) {
+      StoreSync& ss = store_sync[si];
+      if (!stores_started || (ss.failing && now.us < ss.retry_at_us) || ss.dirty.empty()) continue;
+      ss.failing = false;
+      std::set<std::string> ids;
+      ids.swap(ss.dirty);
+      Log(LogLevel::kInfo, "job store \"%s\": writing %zu changed jobs", stores[si].first.c_str(),
+          ids.size());
+      for (const std::string& id : ids) {
+        Job* j = Find(id, stores[si].first);
+        if (j && !j->pending) {
+          StoreChange(si, StoreOp::kUpdate, id, j);
+        } else {
+          StoreChange(si, StoreOp::kRemove, id, nullptr);
+        }
+      }
+    }
+  }
+  // The earliest retry of a failing store (wall µs), if any.
+  std::optional<std::int64_t> NextStoreRetry() const {
+    std::optional<std::int64_t> t;
+    for (const StoreSync& ss : store_sync) {
+      if (ss.failing && !ss.dirty.empty() && (!t || ss.retry_at_us < *t)) t = ss.retry_at_us;
+    }
+    return t;
   }
 
   JobInfo InfoOf(const Job& j) const {
@@ -894,18 +1002,29 @@ struct Scheduler::Impl {
     Command* batch[64];
     for (;;) {
       const std::size_t n = commands.TryDequeueBulk(batch, 64);
-      if (n == 0) return;
+      if (n == 0) break;
       for (std::size_t i = 0; i < n; ++i) {
         // A call's events are delivered before the call returns (APScheduler dispatches them
-        // in the calling thread): dispatch, then complete the reply.
+        // in the calling thread), and its changes are committed to persistent stores: dispatch,
+        // then complete the reply after the group commit below.
         Reply* reply = batch[i]->reply;
         batch[i]->reply = nullptr;
         Reply scratch;
         Apply(*batch[i], /*running=*/true, reply ? reply : &scratch);
         DispatchEvents();
-        if (reply) reply->Complete();
+        if (reply) {
+          if (open_batches.empty()) {
+            reply->Complete();
+          } else {
+            held_replies.push_back(reply);
+          }
+        }
       }
     }
+    if (held_replies.empty()) return;
+    CommitBatches();
+    for (Reply* r : held_replies) r->Complete();
+    held_replies.clear();
   }
 
   // Hands one run to `ex`; false when the executor (or the completion queue) is full. The run
@@ -1188,6 +1307,7 @@ struct Scheduler::Impl {
 
   void RunOnce() {
     in_iteration = true;
+    RetryStores(WallNow());
     DrainCommands();
     executor_full = false;
     DrainCompletions();
@@ -1197,6 +1317,7 @@ struct Scheduler::Impl {
     } else {
       due.clear();
     }
+    CommitBatches();
     DispatchEvents();
     in_iteration = false;
   }
@@ -1216,6 +1337,10 @@ struct Scheduler::Impl {
         const std::int64_t until = *next - clock->WallMicros() - SpinWindowUs();
         if (until < wait_us) wait_us = until < 0 ? 0 : until;
       }
+    }
+    if (std::optional<std::int64_t> retry = NextStoreRetry()) {
+      const std::int64_t until = *retry - clock->WallMicros();
+      if (until < wait_us) wait_us = until < 0 ? 0 : until;
     }
     return now_mono + platform::Delay::Micros(wait_us);
   }
@@ -1321,6 +1446,8 @@ struct Scheduler::Impl {
     {
       std::lock_guard<std::mutex> lk(stopped_mu);
       DrainCompletions();
+      CommitBatches();
+      stores_started = false;
       for (auto& [alias, st] : stores) st->Shutdown();
       // Every run's completion is in: only open batch instances still count (blocked_backlog).
       for (std::uint32_t slot = 0; slot < table.records(); ++slot) {
@@ -1457,6 +1584,7 @@ Status AddNamed(Scheduler::Impl& m, std::vector<std::pair<std::string, std::uniq
   }
   if (!item) return Status::Format(StatusCode::kInvalidArgument, "%s is null", noun);
   list.emplace_back(std::move(alias), std::move(item));
+  m.ResetAliasCaches();
   return OkStatus();
 }
 
@@ -1474,6 +1602,7 @@ Status RemoveNamed(Scheduler::Impl& m,
                           static_cast<int>(alias.size()), alias.data());
   }
   list.erase(it);
+  m.ResetAliasCaches();
   return OkStatus();
 }
 
@@ -1492,7 +1621,17 @@ Status Scheduler::RemoveExecutor(std::string_view alias) {
 }
 
 Status Scheduler::RemoveJobStore(std::string_view alias) {
-  return RemoveNamed(*impl_, impl_->stores, alias, "job store");
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lk(m.stopped_mu);
+    for (std::size_t i = 0; i < m.stores.size() && i < m.store_sync.size(); ++i) {
+      if (m.stores[i].first == alias && m.state.load() == SchedulerState::kStopped) {
+        m.store_sync.erase(m.store_sync.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+  }
+  return RemoveNamed(m, m.stores, alias, "job store");
 }
 
 Status Scheduler::Start(bool paused) {
@@ -1569,6 +1708,8 @@ Status Scheduler::Start(bool paused) {
                               m.stores[i].first.c_str(), st.message());
       }
     }
+    m.store_sync.resize(m.stores.size());
+    m.stores_started = true;
     const Instant now = m.WallNow();
     m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
     m.wheel_now = now.us;
@@ -1582,6 +1723,8 @@ Status Scheduler::Start(bool paused) {
       }
       m.Schedule(slot, j);
     });
+    m.RetryStores(now);  // changes made while stopped to jobs of persistent stores
+    m.CommitBatches();
     m.stopping = false;
     m.loop_active.store(true, std::memory_order_release);
     m.state.store(paused ? SchedulerState::kPaused : SchedulerState::kRunning,
@@ -1639,9 +1782,12 @@ void Call(Scheduler::Impl& m, Command& c) {
   if (m.OnLoopThread()) {
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
     m.Apply(c, /*running=*/true);
-    // Outside an iteration (host-driven, between RunDue() calls) nothing else would deliver
-    // this call's events soon; inside one they go out at its end.
-    if (!m.in_iteration) m.DispatchEvents();
+    // Outside an iteration (host-driven, between RunDue() calls) nothing else would commit
+    // this call's changes or deliver its events soon; inside one that happens at its end.
+    if (!m.in_iteration) {
+      m.CommitBatches();
+      m.DispatchEvents();
+    }
     return;
   }
   m.commands.Enqueue(&c);
@@ -1840,6 +1986,9 @@ std::optional<platform::Deadline> Scheduler::NextDeadline() {
   std::int64_t until = m.opts.max_sleep_us;
   if (std::optional<std::int64_t> next = m.wheel->NextDeadline()) {
     until = std::min(until, *next - m.clock->WallMicros());
+  }
+  if (std::optional<std::int64_t> retry = m.NextStoreRetry()) {
+    until = std::min(until, *retry - m.clock->WallMicros());
   }
   return m.clock->Now() + platform::Delay::Micros(until < 0 ? 0 : until);
 }

@@ -2015,6 +2015,223 @@ TEST_F(SchedulerWallClock, AfterASuspendTheMissedRunRunsOnceAtResume) {
 }
 
 // =============================================================================================
+// Persistent stores: group commit, the answer after the commit, retry after a failure
+// =============================================================================================
+
+// A persistent, transactional store in memory: changes between BeginBatch() and CommitBatch()
+// are staged and applied at the commit; counts batches; fails the next `fail_commits` commits
+// (or every write while `fail_writes`). Thread-safe (tests read it while the scheduler runs).
+class RecordingStore final : public JobStore {
+ public:
+  Status Start(std::string_view) override { return OkStatus(); }
+  void Shutdown() override {}
+  bool persistent() const override { return true; }
+  Result<std::optional<JobState>> LookupJob(std::string_view id) const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return committed_.LookupJob(id);
+  }
+  Status GetDueJobs(Instant now, std::vector<JobState>* out) const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return committed_.GetDueJobs(now, out);
+  }
+  Result<std::optional<Instant>> GetNextRunTime() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return committed_.GetNextRunTime();
+  }
+  Status GetAllJobs(std::vector<JobState>* out) const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return committed_.GetAllJobs(out);
+  }
+  Status AddJob(const JobState& job) override { return Stage(job, 'a'); }
+  Status UpdateJob(const JobState& job) override { return Stage(job, 'u'); }
+  Status RemoveJob(std::string_view id) override {
+    JobState j;
+    j.id = std::string(id);
+    return Stage(j, 'r');
+  }
+  Status RemoveAllJobs() override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return committed_.RemoveAllJobs();
+  }
+  Status BeginBatch() override {
+    std::lock_guard<std::mutex> lk(mu_);
+    EXPECT_FALSE(in_batch_) << "nested batch";
+    in_batch_ = true;
+    staged_.clear();
+    return OkStatus();
+  }
+  Status CommitBatch() override {
+    std::lock_guard<std::mutex> lk(mu_);
+    EXPECT_TRUE(in_batch_) << "commit without a batch";
+    in_batch_ = false;
+    if (fail_commits_ > 0) {
+      --fail_commits_;
+      staged_.clear();
+      return Status(StatusCode::kUnavailable, "disk is full");
+    }
+    for (const auto& [op, j] : staged_) {
+      if (op == 'a') EXPECT_OK(committed_.AddJob(j));
+      if (op == 'u') EXPECT_OK(committed_.UpdateJob(j));
+      if (op == 'r') EXPECT_OK(committed_.RemoveJob(j.id));
+    }
+    ++commits_;
+    last_batch_size_ = staged_.size();
+    staged_.clear();
+    return OkStatus();
+  }
+  void AbortBatch() override {
+    std::lock_guard<std::mutex> lk(mu_);
+    in_batch_ = false;
+    staged_.clear();
+  }
+
+  void FailCommits(int n) {
+    std::lock_guard<std::mutex> lk(mu_);
+    fail_commits_ = n;
+  }
+  int commits() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return commits_;
+  }
+  std::size_t last_batch_size() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return last_batch_size_;
+  }
+  std::optional<JobState> Get(std::string_view id) const { return *LookupJob(id); }
+
+ private:
+  // Checks the op against the committed state plus what is staged (the store's view inside
+  // the batch), so the scheduler's upserts are exercised.
+  Status Stage(const JobState& j, char op) {
+    std::lock_guard<std::mutex> lk(mu_);
+    EXPECT_TRUE(in_batch_) << "a write outside a batch";
+    bool exists = committed_.LookupJob(j.id)->has_value();
+    for (const auto& [o, sj] : staged_) {
+      if (sj.id == j.id) exists = o != 'r';
+    }
+    if (op == 'a' && exists) return ConflictingIdError(j.id);
+    if (op != 'a' && !exists) return JobLookupError(j.id);
+    staged_.emplace_back(op, j);
+    return OkStatus();
+  }
+
+  mutable std::mutex mu_;
+  MemoryJobStore committed_;
+  std::vector<std::pair<char, JobState>> staged_;
+  bool in_batch_ = false;
+  int fail_commits_ = 0;
+  int commits_ = 0;
+  std::size_t last_batch_size_ = 0;
+};
+
+class SchedulerStores : public HostDriven {
+ protected:
+  void SetUp() override {
+    SchedulerOptions o;
+    o.jobstore_retry_interval_us = 10 * kSecond;
+    o.max_sleep_us = kHour;  // so NextDeadline() shows what the loop waits for
+    Make(o);
+    auto st = std::make_unique<RecordingStore>();
+    disk_ = st.get();
+    ASSERT_OK(s_->AddJobStore("disk", std::move(st)));
+  }
+  JobSpec OnDisk(std::string id) {
+    JobSpec spec;
+    spec.id = std::move(id);
+    spec.jobstore = "disk";
+    return spec;
+  }
+  RecordingStore* disk_ = nullptr;  // owned by s_
+};
+
+TEST_F(SchedulerStores, TheRunsOfOneIterationCommitInOneBatch) {
+  ASSERT_OK(s_->Start());
+  for (const char* id : {"a", "b", "c"})
+    Add(JobFunction::Bind([] {}), "interval(seconds=10)", OnDisk(id));
+  const int commits = disk_->commits();
+  EXPECT_EQ(commits, 3);  // each call made outside an iteration commits on its own
+  RunUntil(T(10));        // all three are due at T(10): one iteration
+  EXPECT_EQ(disk_->commits(), commits + 1);
+  EXPECT_EQ(disk_->last_batch_size(), 3u);
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(disk_->Get(id).has_value()) << id;
+    EXPECT_EQ(disk_->Get(id)->next_run_time, T(20)) << id;
+  }
+  // The memory store ("default") is never written on the hot path.
+  Add(JobFunction::Bind([] {}), "interval(seconds=10)", {});
+  EXPECT_EQ(disk_->commits(), commits + 1);
+}
+
+TEST_F(SchedulerStores, AFailedCommitIsLoggedRetriedAfterTheIntervalAndTheStoreCatchesUp) {
+  ASSERT_OK(s_->Start());
+  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("kept"));
+  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("doomed"));
+  disk_->FailCommits(1);
+  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("new"));  // this commit fails
+  EXPECT_TRUE(
+      Logged("error: job store \"disk\": committing failed: disk is full; retrying in "
+             "0:00:10"))
+      << AllLogs();
+  EXPECT_FALSE(disk_->Get("new").has_value());
+  // Failing: later changes are not written either, only remembered.
+  ASSERT_OK(s_->RemoveJob("doomed"));
+  EXPECT_TRUE(disk_->Get("doomed").has_value());
+  const int commits = disk_->commits();
+  // The next wake-up is the retry (10 s after the failure), not the jobs' T(100).
+  ASSERT_TRUE(s_->NextDeadline().has_value());
+  EXPECT_EQ(*s_->NextDeadline(), clock_.Now() + Delay::Micros(10 * kSecond));
+  RunUntil(T(9));
+  EXPECT_EQ(disk_->commits(), commits);  // not before the retry interval
+  RunUntil(T(11));                       // the loop wakes for the retry by itself
+  EXPECT_EQ(disk_->commits(), commits + 1);
+  ASSERT_TRUE(disk_->Get("new").has_value());
+  EXPECT_EQ(disk_->Get("new")->next_run_time, T(100));
+  EXPECT_FALSE(disk_->Get("doomed").has_value());
+  EXPECT_TRUE(disk_->Get("kept").has_value());
+  EXPECT_EQ(s_->job_count(), 2u);  // the scheduler itself never lost a job
+}
+
+TEST_F(SchedulerStores, ChangesMadeWhileStoppedReachTheStoreAtTheNextStart) {
+  ASSERT_OK(s_->Start());
+  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("x"));
+  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("y"));
+  ASSERT_OK(s_->Shutdown());
+  ASSERT_OK(s_->RemoveJob("x"));
+  EXPECT_TRUE(disk_->Get("x").has_value());  // the store is shut down: not written now
+  ASSERT_OK(s_->Start());
+  EXPECT_FALSE(disk_->Get("x").has_value());
+  EXPECT_TRUE(disk_->Get("y").has_value());
+}
+
+TEST(SchedulerStoresBackground, ACallReturnsOnlyAfterItsChangeIsCommitted) {
+  SimClock clock(Deadline{0}, kT0);
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kBackground;
+  o.clock = &clock;
+  Scheduler s(o);
+  ASSERT_OK(s.AddExecutor("default", std::make_unique<InlineExecutor>(clock)));
+  auto st = std::make_unique<RecordingStore>();
+  RecordingStore* disk = st.get();
+  ASSERT_OK(s.AddJobStore("disk", std::move(st)));
+  ASSERT_OK(s.Start());
+  for (int i = 0; i < 50; ++i) {
+    JobSpec spec;
+    spec.id = "j" + std::to_string(i);
+    spec.jobstore = "disk";
+    spec.fn = JobFunction::Bind([] {});
+    spec.trigger = Trig("interval(hours=1)", T(0));
+    Result<std::string> id = s.AddJob(std::move(spec));
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    ASSERT_TRUE(disk->Get(*id).has_value()) << *id << " returned before its commit";
+    JobChanges rename;
+    rename.name = "renamed";
+    ASSERT_OK(s.ModifyJob(*id, std::move(rename)));
+    ASSERT_EQ(disk->Get(*id)->name, "renamed");
+  }
+  ASSERT_OK(s.Shutdown());
+}
+
+// =============================================================================================
 // Background mode on the simulated clock
 // =============================================================================================
 
