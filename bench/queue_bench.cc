@@ -553,63 +553,6 @@ void RunProducerConsumer(benchmark::State& state) {
 
 // ---- Benchmarks ------------------------------------------------------------------------------
 
-// Enqueue, one item per call: 4096 per timed iteration, then an untimed self-drain (header).
-void BM_SubmitQueue_Enqueue_CommandQueue(benchmark::State& state) {
-  RunEnqueue<ApsCommandQueue, false>(state);
-}
-// Enqueue through MpmcQueue::TryPush (preallocated; a failed push is counted, not retried). One
-// producer only: its per-producer bound holds with one consumer releasing slots in order and
-// callers counting in-flight items (as executor.cc does). Several self-draining threads break
-// that: a drain preempted mid-bulk pins blocks, and 0.3-1.5% of pushes failed in our runs (the
-// caveat in mpmc_queue.h). Several producers with one consumer: ProducerConsumer_MpmcQueue.
-void BM_SubmitQueue_Enqueue_MpmcQueue(benchmark::State& state) {
-  RunEnqueue<ApsMpmcQueue, false>(state);
-}
-// Enqueue into moodycamel directly, implicit producer (what CommandQueue does).
-void BM_SubmitQueue_Enqueue_MoodycamelImplicit(benchmark::State& state) {
-  RunEnqueue<MoodycamelImplicit, false>(state);
-}
-// Enqueue into moodycamel with a ProducerToken per thread.
-void BM_SubmitQueue_Enqueue_MoodycamelToken(benchmark::State& state) {
-  RunEnqueue<MoodycamelToken, false>(state);
-}
-// enqueue_bulk() of 64 items with a ProducerToken (64 calls per timed iteration).
-void BM_SubmitQueue_EnqueueBulk64_MoodycamelToken(benchmark::State& state) {
-  RunEnqueue<MoodycamelToken, true>(state);
-}
-// Baseline: lock, push_back, unlock on a std::deque.
-void BM_SubmitQueue_Enqueue_MutexDequeBaseline(benchmark::State& state) {
-  RunEnqueue<MutexDequeBaseline, false>(state);
-}
-// Baseline: lock, insert 64 items, unlock on a std::deque.
-void BM_SubmitQueue_EnqueueBulk64_MutexDequeBaseline(benchmark::State& state) {
-  RunEnqueue<MutexDequeBaseline, true>(state);
-}
-// Baseline: lock, push_back, unlock on a double-buffered std::vector.
-void BM_SubmitQueue_Enqueue_MutexVectorBaseline(benchmark::State& state) {
-  RunEnqueue<MutexVectorBaseline, false>(state);
-}
-
-// Producers → one polling consumer (bulk 64), at most 16384 items in flight (header).
-void BM_SubmitQueue_ProducerConsumer_CommandQueue(benchmark::State& state) {
-  RunProducerConsumer<ApsCommandQueue>(state);
-}
-void BM_SubmitQueue_ProducerConsumer_MpmcQueue(benchmark::State& state) {
-  RunProducerConsumer<ApsMpmcQueue>(state);
-}
-void BM_SubmitQueue_ProducerConsumer_MoodycamelImplicit(benchmark::State& state) {
-  RunProducerConsumer<MoodycamelImplicit>(state);
-}
-void BM_SubmitQueue_ProducerConsumer_MoodycamelToken(benchmark::State& state) {
-  RunProducerConsumer<MoodycamelToken>(state);
-}
-void BM_SubmitQueue_ProducerConsumer_MutexDequeBaseline(benchmark::State& state) {
-  RunProducerConsumer<MutexDequeBaseline>(state);
-}
-void BM_SubmitQueue_ProducerConsumer_MutexVectorBaseline(benchmark::State& state) {
-  RunProducerConsumer<MutexVectorBaseline>(state);
-}
-
 // 1, 2 and 4 producers (4 oversubscribes the 2 cores); the time is the enqueues only.
 void EnqueueShape(benchmark::internal::Benchmark* b) {
   b->Threads(1)->Threads(2)->Threads(4)->UseManualTime()->Unit(benchmark::kMicrosecond);
@@ -627,20 +570,50 @@ void PairShape(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(0.2);
 }
 
-BENCHMARK(BM_SubmitQueue_Enqueue_CommandQueue)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_Enqueue_MpmcQueue)->Apply(EnqueueShapeOneThread);
-BENCHMARK(BM_SubmitQueue_Enqueue_MoodycamelImplicit)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_Enqueue_MoodycamelToken)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_EnqueueBulk64_MoodycamelToken)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_Enqueue_MutexDequeBaseline)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_EnqueueBulk64_MutexDequeBaseline)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_Enqueue_MutexVectorBaseline)->Apply(EnqueueShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_CommandQueue)->Apply(PairShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_MpmcQueue)->Apply(PairShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_MoodycamelImplicit)->Apply(PairShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_MoodycamelToken)->Apply(PairShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_MutexDequeBaseline)->Apply(PairShape);
-BENCHMARK(BM_SubmitQueue_ProducerConsumer_MutexVectorBaseline)->Apply(PairShape);
+// What is registered (names BM_SubmitQueue_<kind>_<queue>):
+//   Enqueue_*          one item per call: 4096 per timed iteration, then an untimed self-drain
+//                      (header), for CommandQueue, MpmcQueue (TryPush; preallocated, a failed
+//                      push is counted, not retried; one producer only: its per-producer bound
+//                      holds with one consumer releasing slots in order, as executor.cc does,
+//                      while several self-draining threads pin blocks and 0.3-1.5% of pushes
+//                      failed in our runs, the caveat in mpmc_queue.h), moodycamel with an
+//                      implicit producer (what CommandQueue does) or a ProducerToken, and the
+//                      mutex baselines (lock, push_back, unlock on a std::deque; on a
+//                      double-buffered std::vector);
+//   EnqueueBulk64_*    64 items per call (enqueue_bulk with a token; one lock per 64 items);
+//   ProducerConsumer_* producers -> one polling consumer (bulk 64), at most 16384 items in
+//                      flight (header), for every queue.
+template <class Q, bool kBulk>
+void RegisterEnqueue(const char* name, void (*shape)(benchmark::internal::Benchmark*)) {
+  benchmark::RegisterBenchmark(name, &RunEnqueue<Q, kBulk>)->Apply(shape);
+}
+template <class Q>
+void RegisterPair(const char* name) {
+  benchmark::RegisterBenchmark(name, &RunProducerConsumer<Q>)->Apply(PairShape);
+}
+
+const bool kRegistered = [] {
+  RegisterEnqueue<ApsCommandQueue, false>("BM_SubmitQueue_Enqueue_CommandQueue", EnqueueShape);
+  RegisterEnqueue<ApsMpmcQueue, false>("BM_SubmitQueue_Enqueue_MpmcQueue", EnqueueShapeOneThread);
+  RegisterEnqueue<MoodycamelImplicit, false>("BM_SubmitQueue_Enqueue_MoodycamelImplicit",
+                                             EnqueueShape);
+  RegisterEnqueue<MoodycamelToken, false>("BM_SubmitQueue_Enqueue_MoodycamelToken", EnqueueShape);
+  RegisterEnqueue<MoodycamelToken, true>("BM_SubmitQueue_EnqueueBulk64_MoodycamelToken",
+                                         EnqueueShape);
+  RegisterEnqueue<MutexDequeBaseline, false>("BM_SubmitQueue_Enqueue_MutexDequeBaseline",
+                                             EnqueueShape);
+  RegisterEnqueue<MutexDequeBaseline, true>("BM_SubmitQueue_EnqueueBulk64_MutexDequeBaseline",
+                                            EnqueueShape);
+  RegisterEnqueue<MutexVectorBaseline, false>("BM_SubmitQueue_Enqueue_MutexVectorBaseline",
+                                              EnqueueShape);
+  RegisterPair<ApsCommandQueue>("BM_SubmitQueue_ProducerConsumer_CommandQueue");
+  RegisterPair<ApsMpmcQueue>("BM_SubmitQueue_ProducerConsumer_MpmcQueue");
+  RegisterPair<MoodycamelImplicit>("BM_SubmitQueue_ProducerConsumer_MoodycamelImplicit");
+  RegisterPair<MoodycamelToken>("BM_SubmitQueue_ProducerConsumer_MoodycamelToken");
+  RegisterPair<MutexDequeBaseline>("BM_SubmitQueue_ProducerConsumer_MutexDequeBaseline");
+  RegisterPair<MutexVectorBaseline>("BM_SubmitQueue_ProducerConsumer_MutexVectorBaseline");
+  return true;
+}();
 
 }  // namespace
 }  // namespace aps

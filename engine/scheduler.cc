@@ -170,6 +170,13 @@ struct Job {
     return *extra;
   }
   bool has_backlog() const { return extra && !extra->backlog.empty(); }
+  // With no run in flight, nothing uses the older callables: the current one moves back into
+  // `fn` and the others are freed.
+  void SettleFns() {
+    if (running != 0 || !extra || extra->fns.empty()) return;
+    fn = std::move(*extra->fns.back());
+    extra->fns.clear();
+  }
   const JobFunction* current_fn() const {
     return extra && !extra->fns.empty() ? extra->fns.back().get() : &fn;
   }
@@ -531,27 +538,24 @@ struct Scheduler::Impl {
     return nullptr;
   }
   // By alias index, cached (the lists are fixed while running).
-  Executor* ExecutorOf(const Job& j) {
-    int& c = executor_of_alias[j.executor];
+  // The index in `list` of the item named aliases[alias], or -1; looked up once per Start().
+  template <typename List>
+  int Resolve(std::vector<int>& cache, const List& list, std::uint16_t alias) const {
+    int& c = cache[alias];
     if (c == -2) {
       c = -1;
-      for (std::size_t i = 0; i < executors.size(); ++i) {
-        if (executors[i].first == aliases[j.executor]) c = static_cast<int>(i);
-      }
-    }
-    return c < 0 ? nullptr : executors[static_cast<std::size_t>(c)].second.get();
-  }
-  // The index in `stores` of the job's store, or -1.
-  int StoreIndexOf(const Job& j) {
-    int& c = store_of_alias[j.jobstore];
-    if (c == -2) {
-      c = -1;
-      for (std::size_t i = 0; i < stores.size(); ++i) {
-        if (stores[i].first == aliases[j.jobstore]) c = static_cast<int>(i);
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (list[i].first == aliases[alias]) c = static_cast<int>(i);
       }
     }
     return c;
   }
+  Executor* ExecutorOf(const Job& j) {
+    const int c = Resolve(executor_of_alias, executors, j.executor);
+    return c < 0 ? nullptr : executors[static_cast<std::size_t>(c)].second.get();
+  }
+  // The index in `stores` of the job's store, or -1.
+  int StoreIndexOf(const Job& j) { return Resolve(store_of_alias, stores, j.jobstore); }
   JobState StateOf(const Job& j) const {
     JobState s;
     s.id = j.id;
@@ -1107,10 +1111,7 @@ struct Scheduler::Impl {
       }
     }
     if (j->extra) j->extra->backlog.clear();
-    if (j->running == 0 && j->extra && !j->extra->fns.empty()) {
-      j->fn = std::move(*j->extra->fns.back());  // nothing runs the older callables any more
-      j->extra->fns.clear();
-    }
+    j->SettleFns();
     if (j->waiting && j->running < j->max_instances && state.load() != SchedulerState::kStopped) {
       j->waiting = false;
       if (j->has_next) due.push_back(f.job_key);  // re-examined in this iteration
@@ -1150,9 +1151,8 @@ struct Scheduler::Impl {
       if (j->has_backlog()) {
         ++j->running;
         blocked_backlog.push_back(key);
-      } else if (j->running == 0 && j->extra && !j->extra->fns.empty()) {
-        j->fn = std::move(*j->extra->fns.back());
-        j->extra->fns.clear();
+      } else {
+        j->SettleFns();
       }
     }
   }
@@ -1461,10 +1461,7 @@ struct Scheduler::Impl {
         j.running = 0;
         j.waiting = false;
         if (j.extra) j.extra->backlog.clear();
-        if (j.extra && !j.extra->fns.empty()) {
-          j.fn = std::move(*j.extra->fns.back());
-          j.extra->fns.clear();
-        }
+        j.SettleFns();
       }
       blocked.clear();
       blocked_backlog.clear();
@@ -1644,6 +1641,16 @@ Status Scheduler::Start(bool paused) {
     std::unique_lock<std::mutex> lk(m.stopped_mu);
     if (m.state.load() != SchedulerState::kStopped || m.loop_active.load()) {
       return Status(StatusCode::kFailedPrecondition, "Scheduler is already running");
+    }
+    // Options that would make the loop spin, never sleep, or retry in a tight loop.
+    if (m.opts.max_sleep_us <= 0) {
+      return InvalidArgument("SchedulerOptions::max_sleep_us must be positive");
+    }
+    if (m.opts.spin_us < 0 || m.opts.spin_us > 1'000'000) {
+      return InvalidArgument("SchedulerOptions::spin_us must be 0..1000000 (µs; 0 = off)");
+    }
+    if (m.opts.jobstore_retry_interval_us <= 0) {
+      return InvalidArgument("SchedulerOptions::jobstore_retry_interval_us must be positive");
     }
     if (!m.ExecutorByAlias("default")) {
       std::size_t n = m.opts.default_executor_threads;

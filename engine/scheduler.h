@@ -183,7 +183,9 @@ class Scheduler {
   // Start(): stopped → running (or paused). Creates missing defaults, starts executors and
   // stores, loads stored jobs, schedules pending ones; emits EXECUTOR_ADDED / JOBSTORE_ADDED
   // for created defaults, then SCHEDULER_STARTED. kBlocking: does not return until Shutdown().
-  // kFailedPrecondition "Scheduler is already running". A pending job whose id conflicts
+  // kFailedPrecondition "Scheduler is already running"; kInvalidArgument naming the option
+  // for max_sleep_us <= 0, spin_us outside 0..1000000, jobstore_retry_interval_us <= 0 (the
+  // scheduler then stays stopped). A pending job whose id conflicts
   // makes Start() fail with kAlreadyExists and leaves the scheduler stopped.
   Status Start(bool paused = false);
   // Shutdown(): → stopped; executors shut down (wait: let queued and running jobs finish;

@@ -2144,6 +2144,36 @@ class SchedulerStores : public HostDriven {
   RecordingStore* disk_ = nullptr;  // owned by s_
 };
 
+TEST(SchedulerOptionsCheck, OutOfRangeLoopOptionsAreRejectedByStartWithTheirName) {
+  SimClock clock(Deadline{0}, kT0);
+  auto start = [&](auto change) {
+    SchedulerOptions o;
+    o.mode = SchedulerMode::kHostDriven;
+    o.clock = &clock;
+    change(o);
+    Scheduler s(o);
+    const Status st = s.Start();
+    if (st.ok()) {
+      EXPECT_OK(s.Shutdown());
+    } else {
+      EXPECT_EQ(s.state(), SchedulerState::kStopped);  // nothing was started
+    }
+    return st;
+  };
+  const Status sleep = start([](SchedulerOptions& o) { o.max_sleep_us = 0; });
+  EXPECT_EQ(sleep.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(sleep.message()).find("max_sleep_us"), std::string::npos);
+  const Status spin = start([](SchedulerOptions& o) { o.spin_us = -1; });
+  EXPECT_EQ(spin.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(spin.message()).find("spin_us"), std::string::npos);
+  EXPECT_EQ(start([](SchedulerOptions& o) { o.spin_us = 2'000'000; }).code(),
+            StatusCode::kInvalidArgument);
+  const Status retry = start([](SchedulerOptions& o) { o.jobstore_retry_interval_us = 0; });
+  EXPECT_EQ(retry.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(retry.message()).find("jobstore_retry_interval_us"), std::string::npos);
+  EXPECT_OK(start([](SchedulerOptions& o) { o.spin_us = 0; }));
+}
+
 TEST_F(SchedulerStores, TheRunsOfOneIterationCommitInOneBatch) {
   ASSERT_OK(s_->Start());
   for (const char* id : {"a", "b", "c"})
