@@ -1,7 +1,7 @@
 // aps/engine/events.h — scheduler events (APScheduler 3.x codes) and listeners.
 //
 // Every APScheduler 3.x event code, with the same numeric values, so masks written for
-// APScheduler read the same here:
+// APScheduler read the same here (plus one of ours, JOB_UNRESOLVED, on the next bit):
 //
 //   scheduler.AddListener([](const aps::Event& e) { if (e.code == aps::kEventJobError) ...; },
 //                         aps::kEventJobExecuted | aps::kEventJobError);
@@ -46,7 +46,12 @@ enum EventCode : std::uint32_t {
   kEventJobMissed = 16384,
   kEventJobSubmitted = 32768,
   kEventJobMaxInstances = 65536,
-  kEventAll = 131071,
+  // aps only: a job in a persistent store could not be loaded (its task is not registered, its
+  // trigger or arguments do not read). The job stays in the store; `error` says why. Reported
+  // once per load (Start()).
+  kEventJobUnresolved = 131072,
+  // Every code above. APScheduler's EVENT_ALL (131071) is every code but JOB_UNRESOLVED.
+  kEventAll = 262143,
 };
 
 // ToString(EventCode) — "JOB_EXECUTED" etc. Never allocates; any thread.
@@ -59,7 +64,7 @@ struct Event {
   std::string job_id;  // job events
   std::vector<Instant> scheduled_run_times;   // JOB_SUBMITTED, JOB_MAX_INSTANCES
   std::optional<Instant> scheduled_run_time;  // JOB_EXECUTED, JOB_ERROR, JOB_MISSED
-  std::string error;                          // JOB_ERROR: the exception's message
+  std::string error;  // JOB_ERROR: the exception's message; JOB_UNRESOLVED: why
 };
 
 }  // namespace aps

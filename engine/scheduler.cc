@@ -50,6 +50,7 @@
 #include "engine/internal/thread.h"
 #include "engine/log.h"
 #include "engine/timing_wheel.h"
+#include "engine/trigger_text.h"
 #include "platform/wake_fd.h"
 #include "stores/memory_store.h"
 
@@ -118,6 +119,8 @@ struct JobExtra {
   // ones (an executor holds a pointer to them). The last is the current callable; when no run
   // is in flight it moves back into Job::fn and these are freed.
   std::vector<std::unique_ptr<JobFunction>> fns;
+  std::string task;  // the registered task the callable was bound from; empty: a C++ callable
+  std::string args;  // the task's arguments, encoded (engine/value.h), as stored
 };
 
 // One record of the job table. Records live in a segmented array (JobTable) and never move, so
@@ -156,6 +159,7 @@ struct Job {
   bool pending = false;
   bool waiting = false;  // a due run waits for an instance (kWait)
   bool live = false;
+  bool replace_existing = false;  // pending: replaces a stored job of the same id at Start()
   NextRunTime::Kind pending_kind = NextRunTime::Kind::kFromTrigger;
 
   std::optional<Instant> next() const {
@@ -186,7 +190,7 @@ struct Job {
     fn = JobFunction();
     trigger.reset();
     extra.reset();
-    in_wheel = has_next = pending = waiting = live = false;
+    in_wheel = has_next = pending = waiting = live = replace_existing = false;
     running = 0;
   }
 };
@@ -272,6 +276,15 @@ struct Scheduler::Impl {
 
   std::vector<std::pair<std::string, std::unique_ptr<Executor>>> executors;
   std::vector<std::pair<std::string, std::unique_ptr<JobStore>>> stores;
+  TaskRegistry tasks;  // changed only while stopped (AddTask)
+
+  // Stored jobs the last Start() could not load: they stay in their stores, are listed, and
+  // can be removed. Scheduler thread (stopped_mu when stopped).
+  struct Unresolved {
+    std::uint16_t jobstore;  // alias index
+    JobInfo info;            // what the record said (id at least), with the problem
+  };
+  std::vector<Unresolved> unresolved;
 
   // ---- the table (scheduler thread, or stopped_mu when stopped) ---------------------------
   JobTable table;
@@ -562,6 +575,10 @@ struct Scheduler::Impl {
     s.name = NameOf(j);
     s.trigger = TriggerText(j);
     s.executor = aliases[j.executor];
+    if (j.extra) {
+      s.task = j.extra->task;
+      s.args = j.extra->args;
+    }
     s.next_run_time = j.next();
     s.misfire_grace_us = j.grace_us;
     s.coalesce = j.coalesce;
@@ -699,6 +716,11 @@ struct Scheduler::Impl {
     i.jobstore = aliases[j.jobstore];
     i.next_run_time = j.next();
     i.pending = j.pending;
+    if (j.extra && !j.extra->task.empty()) {
+      i.task = j.extra->task;
+      Result<TaskArgs> a = DecodeArgs(j.extra->args);
+      i.args = a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
+    }
     i.misfire_grace_us = j.grace_us;
     i.coalesce = j.coalesce;
     i.max_instances = j.max_instances;
@@ -722,25 +744,78 @@ struct Scheduler::Impl {
     Unlink(slot);
   }
 
+  // A task job's callable, and the encoded arguments its store keeps.
+  Status BindTask(const std::string& task, const TaskArgs& args, JobFunction* fn,
+                  std::string* encoded) const {
+    if (!tasks.Contains(task)) {
+      return Status::Format(StatusCode::kNotFound,
+                            "task \"%.100s\" is not registered (Scheduler::AddTask, before Start)",
+                            task.c_str());
+    }
+    Result<std::string> e = EncodeArgs(args);
+    if (!e.ok()) return e.status();
+    *fn = tasks.Bind(task, args);
+    if (!*fn) return Status(StatusCode::kResourceExhausted, "out of memory binding a task");
+    *encoded = std::move(e).value();
+    return OkStatus();
+  }
+
+  // What runs: a task (bound here) or a C++ callable — which a persistent store cannot keep.
+  Status CheckWhatRuns(JobSpec& spec, JobFunction* task_fn, std::string* encoded) const {
+    if (!spec.task.empty()) {
+      if (spec.fn) return InvalidArgument("a job runs a callable (fn) or a task, not both");
+      return BindTask(spec.task, spec.args, task_fn, encoded);
+    }
+    if (!spec.args.empty()) {
+      return InvalidArgument(
+          "args are a task's arguments: set JobSpec::task, or bind a callable's arguments with "
+          "JobFunction::Bind");
+    }
+    if (!spec.fn) return InvalidArgument("the job has no callable");
+    for (const auto& [alias, store] : stores) {
+      if (alias == spec.jobstore && store->persistent()) {
+        return Status::Format(StatusCode::kInvalidArgument,
+                              "job store \"%s\" is persistent: its jobs must name a registered "
+                              "task (JobSpec::task), not a C++ callable",
+                              alias.c_str());
+      }
+    }
+    return OkStatus();
+  }
+
   Status AddJob(JobSpec& spec, bool running, std::string* id_out) {
     APS_RETURN_IF_ERROR(ValidateOptions(spec.misfire_grace_us, spec.max_instances));
     if (running && !StoreByAlias(spec.jobstore)) {
       return Status::Format(StatusCode::kNotFound, "No such job store: %s", spec.jobstore.c_str());
     }
-    if (!spec.fn) return InvalidArgument("the job has no callable");
+    JobFunction task_fn;
+    std::string encoded_args;
+    APS_RETURN_IF_ERROR(CheckWhatRuns(spec, &task_fn, &encoded_args));
     const Instant now = WallNow();
     if (spec.id.empty()) spec.id = GenerateId();
-    if (const std::optional<std::uint32_t> old = index.Find(spec.id, IdOfSlot())) {
-      if (!spec.replace_existing) return ConflictingIdError(spec.id);
-      RemoveJobAt(*old, /*emit=*/false);
+    const std::optional<std::uint32_t> old = index.Find(spec.id, IdOfSlot());
+    const std::size_t old_unresolved = UnresolvedIndex(spec.id, spec.jobstore);
+    if ((old || old_unresolved != kNone) && !spec.replace_existing) {
+      return ConflictingIdError(spec.id);
     }
+    if (old) RemoveJobAt(*old, /*emit=*/false);
+    // (a replaced unresolved record is overwritten in its store by this job's upsert)
+    if (old_unresolved != kNone)
+      unresolved.erase(unresolved.begin() + static_cast<std::ptrdiff_t>(old_unresolved));
     const std::uint32_t slot = NewRecord();
     Job& j = table[slot];
     j.id = std::move(spec.id);  // (spec.id stays intact on every error path above)
     if (!spec.name.empty() && spec.name != j.id) j.Extra().name = std::move(spec.name);
     j.trigger = std::move(spec.trigger);
     j.run_date_us = now.us;  // used only without a trigger (APScheduler's DateTrigger(now))
-    j.fn = std::move(spec.fn);
+    if (!spec.task.empty()) {
+      j.fn = std::move(task_fn);
+      j.Extra().task = std::move(spec.task);
+      j.extra->args = std::move(encoded_args);
+    } else {
+      j.fn = std::move(spec.fn);
+    }
+    j.replace_existing = spec.replace_existing;
     j.grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
     j.coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
     j.max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
@@ -788,13 +863,21 @@ struct Scheduler::Impl {
   Status Modify(std::string_view id, std::string_view jobstore, JobChanges& c, bool running) {
     std::uint32_t slot = 0;
     Job* j = Find(id, jobstore, &slot);
-    if (!j) return JobLookupError(id);
+    if (!j) return MissingJob(id, jobstore);
     // All-or-nothing: every change is checked before any is applied (APScheduler's _modify).
     APS_RETURN_IF_ERROR(ValidateOptions(c.misfire_grace_us, c.max_instances));
     if (c.name && c.name->empty()) return InvalidArgument("name must be a nonempty string");
     if (c.executor && c.executor->empty())
       return InvalidArgument("executor must be a nonempty string");
     if (c.fn && !*c.fn) return InvalidArgument("the job has no callable");
+    const bool is_task = j->extra && !j->extra->task.empty();
+    if (c.fn && is_task) {
+      return InvalidArgument("the job runs a task: change its args, not its callable");
+    }
+    if (c.args && !is_task) return InvalidArgument("args are for jobs that run a task");
+    JobFunction task_fn;
+    std::string encoded_args;
+    if (c.args) APS_RETURN_IF_ERROR(BindTask(j->extra->task, *c.args, &task_fn, &encoded_args));
     if (c.name) {
       if (*c.name != j->id || j->extra) j->Extra().name = *c.name;
     }
@@ -806,6 +889,10 @@ struct Scheduler::Impl {
     if (c.executor) j->executor = Intern(*c.executor);
     if (c.trigger) j->trigger = std::move(c.trigger);
     if (c.fn) ReplaceFn(*j, std::move(*c.fn));
+    if (c.args) {
+      ReplaceFn(*j, std::move(task_fn));
+      j->extra->args = std::move(encoded_args);
+    }
     if (c.next_run_time) {
       j->set_next(*c.next_run_time);
       if (j->pending) {
@@ -833,7 +920,7 @@ struct Scheduler::Impl {
   Status ResumeJob(std::string_view id, std::string_view jobstore, bool running, bool* kept) {
     std::uint32_t slot = 0;
     Job* j = Find(id, jobstore, &slot);
-    if (!j) return JobLookupError(id);
+    if (!j) return MissingJob(id, jobstore);
     const std::optional<Instant> next = TriggerNext(*j, std::nullopt, WallNow());
     if (!next) {
       RemoveJobAt(slot, /*emit=*/true);
@@ -848,8 +935,13 @@ struct Scheduler::Impl {
 
   Status Remove(std::string_view id, std::string_view jobstore) {
     std::uint32_t slot = 0;
-    if (!Find(id, jobstore, &slot)) return JobLookupError(id);
-    RemoveJobAt(slot, /*emit=*/true);
+    if (Find(id, jobstore, &slot)) {
+      RemoveJobAt(slot, /*emit=*/true);
+      return OkStatus();
+    }
+    const std::size_t u = UnresolvedIndex(id, jobstore);
+    if (u == kNone) return JobLookupError(id);
+    RemoveUnresolved(u, /*emit=*/true);
     return OkStatus();
   }
 
@@ -859,7 +951,140 @@ struct Scheduler::Impl {
       if (jobstore.empty() || aliases[j.jobstore] == jobstore) victims.push_back(slot);
     });
     for (std::uint32_t slot : victims) RemoveJobAt(slot, /*emit=*/false);
+    for (std::size_t u = unresolved.size(); u-- > 0;) {
+      if (jobstore.empty() || aliases[unresolved[u].jobstore] == jobstore) {
+        RemoveUnresolved(u, /*emit=*/false);
+      }
+    }
     Emit(kEventAllJobsRemoved, jobstore);
+  }
+
+  // ---- unresolved stored jobs ----------------------------------------------------------
+  static constexpr std::size_t kNone = SIZE_MAX;
+  std::size_t UnresolvedIndex(std::string_view id, std::string_view jobstore) const {
+    for (std::size_t u = 0; u < unresolved.size(); ++u) {
+      if (unresolved[u].info.id == id &&
+          (jobstore.empty() || aliases[unresolved[u].jobstore] == jobstore)) {
+        return u;
+      }
+    }
+    return kNone;
+  }
+  // JobLookupError, or for an unresolved job what is wrong with it.
+  Status MissingJob(std::string_view id, std::string_view jobstore) const {
+    const std::size_t u = UnresolvedIndex(id, jobstore);
+    if (u == kNone) return JobLookupError(id);
+    return Status::Format(StatusCode::kFailedPrecondition,
+                          "job \"%.100s\" is not loaded (%s); it can only be removed",
+                          unresolved[u].info.id.c_str(), unresolved[u].info.problem.c_str());
+  }
+  void RemoveUnresolved(std::size_t u, bool emit) {
+    const Unresolved& x = unresolved[u];
+    const int si = Resolve(store_of_alias, stores, x.jobstore);
+    if (si >= 0) StoreChange(static_cast<std::size_t>(si), StoreOp::kRemove, x.info.id, nullptr);
+    if (emit) Emit(kEventJobRemoved, aliases[x.jobstore], x.info.id);
+    unresolved.erase(unresolved.begin() + static_cast<std::ptrdiff_t>(u));
+  }
+  // A stored job that cannot be loaded: kept in its store, logged, reported, listed.
+  void ReportUnresolved(std::uint16_t jobstore, const std::string& id, const JobState* s,
+                        const std::string& problem) {
+    Unresolved x{jobstore, {}};
+    x.info.id = id;
+    x.info.name = s && !s->name.empty() ? s->name : id;
+    if (s) {
+      x.info.trigger = x.info.trigger_text = s->trigger;
+      x.info.executor = s->executor;
+      x.info.next_run_time = s->next_run_time;
+      x.info.task = s->task;
+      x.info.misfire_grace_us = s->misfire_grace_us;
+      x.info.coalesce = s->coalesce;
+      x.info.max_instances = s->max_instances;
+    }
+    x.info.jobstore = aliases[jobstore];
+    x.info.unresolved = true;
+    x.info.problem = problem;
+    Log(LogLevel::kWarning,
+        "job store \"%s\": job \"%s\" is not loaded: %s; it stays in the store (listed as "
+        "unresolved)",
+        aliases[jobstore].c_str(), id.c_str(), problem.c_str());
+    if (Wants(kEventJobUnresolved)) {
+      Event e;
+      e.code = kEventJobUnresolved;
+      e.alias = aliases[jobstore];
+      e.job_id = id;
+      e.error = problem;
+      events.push_back(std::move(e));
+    }
+    unresolved.push_back(std::move(x));
+  }
+
+  // Loads the jobs of persistent store `si` (Start()). The table's own copy of a job of this
+  // store (kept across Shutdown()/Start() in one process) wins, as do changes made while
+  // stopped (removals too: they are written right after); a pending job of the same id
+  // replaces the stored one when added with replace_existing, else it is a conflict.
+  Status LoadStore(std::size_t si, Instant now, std::vector<std::uint32_t>* loaded) {
+    const std::string& alias = stores[si].first;
+    std::vector<JobState> states;
+    std::vector<std::pair<std::string, Status>> problems;
+    Status st = stores[si].second->LoadJobs(&states, &problems);
+    if (!st.ok()) {
+      return Status::Format(st.code(), "job store \"%s\" failed to load: %s", alias.c_str(),
+                            st.message());
+    }
+    const std::uint16_t store_alias = Intern(alias);
+    for (auto& [id, problem] : problems)
+      ReportUnresolved(store_alias, id, nullptr, problem.message());
+    for (JobState& s : states) {
+      // A change this scheduler made while stopped (written at this Start) is newer.
+      if (si < store_sync.size() && store_sync[si].dirty.count(s.id) != 0) continue;
+      if (Job* have = Find(s.id, {})) {
+        if (have->jobstore == store_alias && (!have->pending || have->replace_existing)) continue;
+        return ConflictingIdError(s.id);
+      }
+      std::string problem;
+      std::unique_ptr<Trigger> trigger;
+      TaskArgs args;
+      if (s.task.empty()) {
+        problem = "it names no task (a job stored with a C++ callable cannot be loaded)";
+      } else if (!tasks.Contains(s.task)) {
+        problem =
+            "task \"" + s.task + "\" is not registered (register it with AddTask before Start)";
+      } else if (Result<TaskArgs> a = DecodeArgs(s.args); !a.ok()) {
+        problem = a.status().message();
+      } else if (Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, now, zone); !t.ok()) {
+        problem = std::string("its trigger does not read: ") + t.status().message();
+      } else {
+        args = std::move(a).value();
+        trigger = std::move(t).value();
+      }
+      JobFunction fn;
+      if (problem.empty()) {
+        fn = tasks.Bind(s.task, std::move(args));
+        if (!fn) problem = "out of memory binding its task";
+      }
+      if (!problem.empty()) {
+        ReportUnresolved(store_alias, s.id, &s, problem);
+        continue;
+      }
+      const std::uint32_t slot = NewRecord();
+      Job& j = table[slot];
+      j.id = std::move(s.id);
+      if (!s.name.empty() && s.name != j.id) j.Extra().name = std::move(s.name);
+      j.trigger = std::move(trigger);
+      j.fn = std::move(fn);
+      j.Extra().task = std::move(s.task);
+      j.extra->args = std::move(s.args);
+      j.grace_us = s.misfire_grace_us;
+      j.coalesce = s.coalesce;
+      j.max_instances = s.max_instances;
+      j.wait_policy = opts.job_defaults.max_instances_policy == MaxInstancesPolicy::kWait;
+      j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
+      j.jobstore = store_alias;
+      j.set_next(s.next_run_time);
+      Link(slot);
+      loaded->push_back(slot);
+    }
+    return OkStatus();
   }
 
   std::vector<JobInfo> Infos(std::string_view jobstore) {
@@ -880,6 +1105,9 @@ struct Scheduler::Impl {
     std::vector<JobInfo> out;
     out.reserve(js.size());
     for (const Job* j : js) out.push_back(InfoOf(*j));
+    for (const Unresolved& u : unresolved) {  // after the store's loaded jobs
+      if (jobstore.empty() || u.info.jobstore == jobstore) out.push_back(u.info);
+    }
     return out;
   }
 
@@ -1481,6 +1709,7 @@ struct Scheduler::Impl {
 // ---- JobInfo ----------------------------------------------------------------------------
 
 std::string JobInfo::ToString(const TimeZone& zone) const {
+  if (unresolved) return name + " (unresolved: " + problem + ")";
   std::string s = name + " (trigger: " + trigger + ", ";
   if (pending) {
     s += "pending)";
@@ -1514,6 +1743,7 @@ const char* EventName(std::uint32_t code) noexcept {
     case kEventJobMissed: return "JOB_MISSED";
     case kEventJobSubmitted: return "JOB_SUBMITTED";
     case kEventJobMaxInstances: return "JOB_MAX_INSTANCES";
+    case kEventJobUnresolved: return "JOB_UNRESOLVED";
     default: return "UNKNOWN";
   }
 }
@@ -1617,6 +1847,19 @@ Status Scheduler::RemoveExecutor(std::string_view alias) {
   return RemoveNamed(*impl_, impl_->executors, alias, "executor");
 }
 
+TaskRegistry* Scheduler::TasksWhileStopped() {
+  Impl& m = *impl_;
+  if (m.state.load() != SchedulerState::kStopped || m.loop_active.load()) return nullptr;
+  return &m.tasks;
+}
+
+Status Scheduler::TasksWhileRunningError() {
+  return Status(StatusCode::kFailedPrecondition,
+                "tasks are registered while the scheduler is stopped (before Start)");
+}
+
+const TaskRegistry& Scheduler::tasks() const { return impl_->tasks; }
+
 Status Scheduler::RemoveJobStore(std::string_view alias) {
   Impl& m = *impl_;
   {
@@ -1704,20 +1947,35 @@ Status Scheduler::Start(bool paused) {
         return st;
       }
     }
+    // On failure from here on, leave nothing running: the scheduler stays stopped and can be
+    // started again.
+    auto undo = [&](std::size_t started_stores, Status st) {
+      for (std::size_t k = 0; k < started_stores; ++k) m.stores[k].second->Shutdown();
+      for (auto& [alias, ex] : m.executors) ex->Shutdown(false);
+      m.events.clear();
+      return st;
+    };
     for (std::size_t i = 0; i < m.stores.size(); ++i) {
       Status st = m.stores[i].second->Start(m.stores[i].first);
       if (!st.ok()) {
-        // Leave nothing running: the scheduler stays stopped and can be started again.
-        for (std::size_t k = 0; k < i; ++k) m.stores[k].second->Shutdown();
-        for (auto& [alias, ex] : m.executors) ex->Shutdown(false);
-        m.events.clear();
-        return Status::Format(st.code(), "job store \"%s\" failed to start: %s",
-                              m.stores[i].first.c_str(), st.message());
+        return undo(i, Status::Format(st.code(), "job store \"%s\" failed to start: %s",
+                                      m.stores[i].first.c_str(), st.message()));
+      }
+    }
+    const Instant now = m.WallNow();
+    // Persistent stores' jobs join the table (the memory store's jobs are the table).
+    m.unresolved.clear();
+    std::vector<std::uint32_t> loaded;
+    for (std::size_t i = 0; i < m.stores.size(); ++i) {
+      if (!m.stores[i].second->persistent()) continue;
+      if (Status st = m.LoadStore(i, now, &loaded); !st.ok()) {
+        for (std::uint32_t slot : loaded) m.Unlink(slot);
+        m.unresolved.clear();
+        return undo(m.stores.size(), st);
       }
     }
     m.store_sync.resize(m.stores.size());
     m.stores_started = true;
-    const Instant now = m.WallNow();
     m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
     m.wheel_now = now.us;
     m.wall_epoch = m.clock->WallEpoch();
@@ -1861,7 +2119,7 @@ Result<std::string> Scheduler::AddJob(JobSpec spec) {
 
 Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
   Impl& m = *impl_;
-  if (!spec.fn) return InvalidArgument("the job has no callable");
+  if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
   APS_RETURN_IF_ERROR(Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances));
   m.producers.fetch_add(1, std::memory_order_seq_cst);
   const bool running =

@@ -44,9 +44,11 @@
 #include "engine/events.h"
 #include "engine/job_function.h"
 #include "engine/status.h"
+#include "engine/task.h"
 #include "engine/time.h"
 #include "engine/time_zone.h"
 #include "engine/trigger.h"
+#include "engine/value.h"
 #include "platform/clock.h"
 #include "stores/job_store.h"
 
@@ -112,8 +114,14 @@ struct NextRunTime {
 };
 
 // add_job's arguments. Unset optionals take the scheduler's job_defaults.
+//
+// What the job runs: `fn` (a C++ callable), or `task` (the name of a task registered with
+// AddTask) with `args`. A job in a persistent store must name a task: only the name and the
+// encoded arguments are stored, and the scheduler binds them again when it loads the job.
 struct JobSpec {
   JobFunction fn;
+  std::string task;                  // a registered task (instead of fn)
+  TaskArgs args;                     // the task's arguments (only with task)
   std::unique_ptr<Trigger> trigger;  // nullptr: run once, now (APScheduler's default DateTrigger)
   std::string id;                    // empty: a generated id
   std::string name;                  // empty: the id
@@ -137,7 +145,8 @@ struct JobChanges {
   std::optional<MaxInstancesPolicy> max_instances_policy;
   std::optional<std::string> executor;
   std::unique_ptr<Trigger> trigger;
-  std::optional<JobFunction> fn;
+  std::optional<JobFunction> fn;  // not for task jobs (change their args instead)
+  std::optional<TaskArgs> args;   // task jobs only
   // Set to change the next run time; nullopt inside = pause.
   std::optional<std::optional<Instant>> next_run_time;
 };
@@ -152,6 +161,12 @@ struct JobInfo {
   std::string jobstore;
   std::optional<Instant> next_run_time;  // nullopt: paused (or pending without one yet)
   bool pending = false;                  // added before Start(), not yet scheduled
+  std::string task;                      // the registered task; empty for a C++ callable
+  std::string args;                      // the task's arguments as text: ('a', 3, to='x')
+  // A stored job that could not be loaded (task not registered, record unreadable): it stays
+  // in its store, is listed here with `problem` saying why, and can only be removed.
+  bool unresolved = false;
+  std::string problem;
   std::int64_t misfire_grace_us = kUnlimitedGrace;
   bool coalesce = true;
   std::int32_t max_instances = 1;
@@ -178,6 +193,18 @@ class Scheduler {
   Status AddJobStore(std::string alias, std::unique_ptr<JobStore> store);
   Status RemoveExecutor(std::string_view alias);  // kNotFound "No such executor: x"
   Status RemoveJobStore(std::string_view alias);  // kNotFound "No such job store: x"
+  // AddTask(): registers `fn` (called as fn(const TaskArgs&), returning void or RunOutcome)
+  // under `name`, for jobs that name a task (JobSpec::task) — the only kind a persistent store
+  // keeps. kAlreadyExists for a taken name, kInvalidArgument for a bad one (engine/task.h).
+  // Register every task before Start(): stored jobs are bound to their tasks when loaded.
+  template <typename F>
+  Status AddTask(std::string name, F fn) {
+    TaskRegistry* r = TasksWhileStopped();
+    if (r == nullptr) return TasksWhileRunningError();
+    return r->Add(std::move(name), std::move(fn));
+  }
+  // The registered tasks. Any thread while nobody calls AddTask.
+  const TaskRegistry& tasks() const;
 
   // --- state machine -----------------------------------------------------------------------
   // Start(): stopped → running (or paused). Creates missing defaults, starts executors and
@@ -185,8 +212,13 @@ class Scheduler {
   // for created defaults, then SCHEDULER_STARTED. kBlocking: does not return until Shutdown().
   // kFailedPrecondition "Scheduler is already running"; kInvalidArgument naming the option
   // for max_sleep_us <= 0, spin_us outside 0..1000000, jobstore_retry_interval_us <= 0 (the
-  // scheduler then stays stopped). A pending job whose id conflicts
-  // makes Start() fail with kAlreadyExists and leaves the scheduler stopped.
+  // scheduler then stays stopped). A store that fails to start (in use by another process,
+  // damaged) makes Start() fail naming it. Stored jobs of persistent stores are loaded: runs
+  // missed while the process was down follow the misfire policy; a job that cannot be loaded
+  // stays in its store, is logged and reported by JOB_UNRESOLVED, and is listed with
+  // JobInfo::unresolved. A pending job whose id is already stored replaces it when added with
+  // replace_existing; otherwise Start() fails with kAlreadyExists and leaves the scheduler
+  // stopped (APScheduler's start() raises ConflictingIdError).
   Status Start(bool paused = false);
   // Shutdown(): → stopped; executors shut down (wait: let queued and running jobs finish;
   // !wait: drop queued runs, running ones finish on their own); emits SCHEDULER_SHUTDOWN.
@@ -277,6 +309,8 @@ class Scheduler {
 #endif
   }
   static void ListenerThrew(const Event& e) noexcept;
+  TaskRegistry* TasksWhileStopped();  // nullptr when not stopped
+  static Status TasksWhileRunningError();
   ListenerId AddListenerImpl(ListenerFn fn, std::uint32_t mask);
 
   std::unique_ptr<Impl> impl_;

@@ -5,7 +5,7 @@
 // job it runs in its own table and writes every change to the job's store, all changes of one
 // scheduler iteration between BeginBatch() and CommitBatch(), so a persistent store commits
 // them in one transaction with one flush (group commit). At start the scheduler loads each
-// store's jobs with GetAllJobs(). A store that is not persistent() (the memory store) is not
+// store's jobs with LoadJobs(). A store that is not persistent() (the memory store) is not
 // written on the scheduler's hot path: the scheduler's table is its content.
 //
 //   aps::MemoryJobStore store;
@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/status.h"
@@ -72,6 +73,15 @@ class JobStore {
   virtual Result<std::optional<Instant>> GetNextRunTime() const = 0;
   // GetAllJobs(): every job ascending by (next_run_time, id), paused jobs last. Appends.
   virtual Status GetAllJobs(std::vector<JobState>* out) const = 0;
+  // LoadJobs(): what the scheduler loads at Start(): every readable job (any order) into *out;
+  // each record that does not read goes to *problems as (id, why) instead of failing the
+  // load, so one damaged record does not keep the others from running. The default is
+  // GetAllJobs() (a store whose records always read).
+  virtual Status LoadJobs(std::vector<JobState>* out,
+                          std::vector<std::pair<std::string, Status>>* problems) const {
+    (void)problems;
+    return GetAllJobs(out);
+  }
   virtual Status AddJob(const JobState& job) = 0;     // kAlreadyExists on a duplicate id
   virtual Status UpdateJob(const JobState& job) = 0;  // kNotFound when missing
   virtual Status RemoveJob(std::string_view id) = 0;  // kNotFound when missing

@@ -12,6 +12,8 @@ PACKAGES=(
   libbenchmark-dev                         # bench/
   libboost-dev                             # bench/timing_wheel_bench: the Boost.Asio baseline
   libcli11-dev nlohmann-json3-dev          # the aps CLI
+  liblmdb-dev                              # stores/lmdb: the persistent job store
+  libsqlite3-dev                           # bench/store_bench: the SQLite baseline
   python3-apscheduler                      # the reference oracle of the differential test
   clang-format                             # the format check
 )

@@ -110,4 +110,66 @@ Result<TriggerSpec> SpecFromKeyValues(std::string_view type, std::string_view te
   return spec;
 }
 
+const char kScheduleFormsHelp[] =
+    R"HELP(Schedule forms (give exactly one):
+  '0 9 * * 1-5'            a crontab line: minute hour day month day_of_week; POSIX weekdays
+                           (0 and 7 = Sunday); day and day_of_week both restricted: either
+                           matches (Vixie cron); macros @yearly @monthly @weekly @daily @hourly
+  --cron 'hour=9 minute=*/15 day_of_week=mon-fri'
+                           APScheduler CronTrigger fields: year month day week day_of_week hour
+                           minute second (day_of_week 0 = Monday); quote values with spaces:
+                           --cron "day='last fri' hour=17"
+  --interval 'hours=2'     weeks days hours minutes seconds (fractions allowed)
+  --date '2024-06-01 12:00:00'
+  --calendar-interval 'months=1 hour=9'
+                           years months weeks days (integers), hour minute second (time of day)
+  --trigger "and(cron(day_of_week='mon'), cron(day='1-7'))"
+                           the stable text form (what stores persist)
+Dates: YYYY-MM-DD[ HH:MM:SS[.ffffff]][Z|+HH:MM]; without an offset they are read in --tz.)HELP";
+
+void AddScheduleOptions(CLI::App* cmd, ScheduleOptions* o, bool crontab_positional) {
+  if (crontab_positional) {
+    cmd->add_option("crontab", o->crontab, "a 5-field crontab line, e.g. '0 9 * * 1-5'");
+  } else {
+    cmd->add_option("--crontab", o->crontab, "a 5-field crontab line, e.g. '0 9 * * 1-5'");
+  }
+  cmd->add_option("--cron", o->cron, "CronTrigger fields as key=value, e.g. 'hour=9 minute=*/15'");
+  cmd->add_option("--interval", o->interval, "interval, e.g. 'hours=2' or 'minutes=1.5'");
+  cmd->add_option("--date", o->date, "a one-off date, e.g. '2024-06-01 12:00'");
+  cmd->add_option("--calendar-interval", o->calendar, "e.g. 'months=1 hour=9'");
+  cmd->add_option("--trigger", o->trigger, "a trigger in the stable text form");
+  cmd->add_option("--start-date", o->start_date, "the trigger's start_date");
+  cmd->add_option("--end-date", o->end_date, "the trigger's end_date (inclusive)");
+  cmd->add_option("--jitter", o->jitter, "random delay of up to this many seconds");
+}
+
+Result<TriggerSpec> SpecFromOptions(const ScheduleOptions& o) {
+  Result<TriggerSpec> spec = Status(StatusCode::kInternal, "no schedule given");
+  if (!o.trigger.empty()) {
+    spec = ParseTriggerSpec(o.trigger);
+  } else if (!o.crontab.empty()) {
+    TriggerSpec s;
+    s.type = "crontab";
+    s.args.push_back({"expr", o.crontab, false});
+    spec = std::move(s);
+  } else if (!o.cron.empty()) {
+    spec = SpecFromKeyValues("cron", o.cron);
+  } else if (!o.interval.empty()) {
+    spec = SpecFromKeyValues("interval", o.interval);
+  } else if (!o.calendar.empty()) {
+    spec = SpecFromKeyValues("calendarinterval", o.calendar);
+  } else if (!o.date.empty()) {
+    TriggerSpec s;
+    s.type = "date";
+    s.args.push_back({"run_date", o.date, false});
+    spec = std::move(s);
+  }
+  if (!spec.ok()) return spec;
+  TriggerSpec s = std::move(spec).value();
+  if (!o.start_date.empty()) s.args.push_back({"start_date", o.start_date, false});
+  if (!o.end_date.empty()) s.args.push_back({"end_date", o.end_date, false});
+  if (o.jitter > 0) s.args.push_back({"jitter", std::to_string(o.jitter), true});
+  return s;
+}
+
 }  // namespace aps::cli

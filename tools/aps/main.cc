@@ -4,6 +4,7 @@
 
 #include "tools/aps/demo_command.h"
 #include "tools/aps/examples_command.h"
+#include "tools/aps/jobs_command.h"
 #include "tools/aps/next_command.h"
 
 int main(int argc, char** argv) {
@@ -13,9 +14,11 @@ int main(int argc, char** argv) {
   auto run_next = aps::cli::AddNextCommand(app);
   auto run_demo = aps::cli::AddDemoCommand(app);
   auto run_examples = aps::cli::AddExamplesCommand(app);
+  auto run_jobs = aps::cli::AddJobsCommand(app);
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("next")) return run_next();
   if (app.got_subcommand("demo")) return run_demo();
   if (app.got_subcommand("examples")) return run_examples();
+  if (app.got_subcommand("jobs")) return run_jobs();
   return 2;
 }

@@ -16,12 +16,9 @@ namespace {
 constexpr long long kMaxFireTimes = 100000;
 
 struct NextArgs {
-  std::string crontab;
-  std::string cron, interval, date, calendar, trigger;
+  ScheduleOptions sched;
   std::string tz;
   std::string from;
-  std::string start_date, end_date;
-  double jitter = 0;
   long long count = 10;
   bool batch = false;
   bool quiet = false;
@@ -118,8 +115,7 @@ nlohmann::json BatchLine(const std::string& line) {
 
 int RunNext(const NextArgs& a) {
   if (a.batch) return RunNextBatch(std::cin, std::cout);
-  const int forms = !a.crontab.empty() + !a.cron.empty() + !a.interval.empty() + !a.date.empty() +
-                    !a.calendar.empty() + !a.trigger.empty();
+  const int forms = a.sched.forms();
   if (forms != 1) {
     std::cerr << "aps next: give exactly one schedule: a crontab line, --cron, --interval, --date, "
                  "--calendar-interval or --trigger (see aps next --help)\n";
@@ -140,34 +136,12 @@ int RunNext(const NextArgs& a) {
     }
     now = *f;
   }
-  Result<TriggerSpec> spec = Status(StatusCode::kInternal, "no spec");
-  if (!a.trigger.empty()) {
-    spec = ParseTriggerSpec(a.trigger);
-  } else if (!a.crontab.empty()) {
-    TriggerSpec s;
-    s.type = "crontab";
-    s.args.push_back({"expr", a.crontab, false});
-    spec = std::move(s);
-  } else if (!a.cron.empty()) {
-    spec = SpecFromKeyValues("cron", a.cron);
-  } else if (!a.interval.empty()) {
-    spec = SpecFromKeyValues("interval", a.interval);
-  } else if (!a.calendar.empty()) {
-    spec = SpecFromKeyValues("calendarinterval", a.calendar);
-  } else {
-    TriggerSpec s;
-    s.type = "date";
-    s.args.push_back({"run_date", a.date, false});
-    spec = std::move(s);
-  }
+  Result<TriggerSpec> spec = SpecFromOptions(a.sched);
   if (!spec.ok()) {
     std::cerr << "aps next: " << spec.status().message() << "\n";
     return 2;
   }
-  TriggerSpec s = *spec;
-  if (!a.start_date.empty()) s.args.push_back({"start_date", a.start_date, false});
-  if (!a.end_date.empty()) s.args.push_back({"end_date", a.end_date, false});
-  if (a.jitter > 0) s.args.push_back({"jitter", std::to_string(a.jitter), true});
+  const TriggerSpec& s = *spec;
   Result<std::unique_ptr<Trigger>> trigger = BuildTrigger(s, now, *zone);
   if (!trigger.ok()) {
     std::cerr << "aps next: " << trigger.status().message() << "\n";
@@ -202,19 +176,10 @@ std::function<int()> AddNextCommand(CLI::App& app) {
   auto args = std::make_shared<NextArgs>();
   CLI::App* cmd = app.add_subcommand("next", "show when a schedule fires");
   cmd->footer(kNextHelp);
-  cmd->add_option("crontab", args->crontab, "a 5-field crontab line, e.g. '0 9 * * 1-5'");
-  cmd->add_option("--cron", args->cron,
-                  "CronTrigger fields as key=value, e.g. 'hour=9 minute=*/15'");
-  cmd->add_option("--interval", args->interval, "interval, e.g. 'hours=2' or 'minutes=1.5'");
-  cmd->add_option("--date", args->date, "a one-off date, e.g. '2024-06-01 12:00'");
-  cmd->add_option("--calendar-interval", args->calendar, "e.g. 'months=1 hour=9'");
-  cmd->add_option("--trigger", args->trigger, "a trigger in the stable text form");
+  AddScheduleOptions(cmd, &args->sched, /*crontab_positional=*/true);
   cmd->add_option("--tz", args->tz,
                   "IANA zone, UTC+hh:mm or POSIX TZ rule (default: the system's zone)");
   cmd->add_option("--from", args->from, "compute from this instant instead of now");
-  cmd->add_option("--start-date", args->start_date, "the trigger's start_date");
-  cmd->add_option("--end-date", args->end_date, "the trigger's end_date (inclusive)");
-  cmd->add_option("--jitter", args->jitter, "random delay of up to this many seconds");
   cmd->add_option("-n,--count", args->count, "how many fire times (default 10)")
       ->check(CLI::Range(0LL, kMaxFireTimes));
   cmd->add_flag("--batch", args->batch, "JSON lines on stdin, one reply line each (see below)");

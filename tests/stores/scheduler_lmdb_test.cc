@@ -1,0 +1,358 @@
+// The scheduler on the LMDB store: task jobs persist across scheduler lifetimes, are loaded at
+// Start() with their arguments, follow the misfire policy for runs missed while "down", and jobs
+// that cannot be loaded stay in the store and are reported. Host-driven on a SimClock with an
+// inline executor: the test is the host, so nothing sleeps.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/datetime.h"
+#include "engine/executor.h"
+#include "engine/scheduler.h"
+#include "engine/trigger_text.h"
+#include "platform/fake/sim_clock.h"
+#include "stores/lmdb/lmdb_store.h"
+
+namespace aps {
+namespace {
+
+using platform::Deadline;
+using platform::Delay;
+using platform::SimClock;
+namespace fs = std::filesystem;
+
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    const ::aps::Status aps_status_ = (expr);               \
+    ASSERT_TRUE(aps_status_.ok()) << aps_status_.message(); \
+  } while (0)
+
+constexpr std::int64_t kSecond = 1'000'000;
+constexpr std::int64_t kT0 = 1'704'067'200 * kSecond;  // 2024-01-01 00:00:00 UTC
+constexpr Instant T(std::int64_t s) { return Instant{kT0 + s * kSecond}; }
+
+class SchedulerLmdb : public ::testing::Test {
+ protected:
+  SchedulerLmdb() : clock_(Deadline{0}, kT0) {
+    std::string tmpl = (fs::temp_directory_path() / "aps-sched-lmdb-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    dir_ = tmpl;
+  }
+  ~SchedulerLmdb() override {
+    s_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // A new scheduler (the old one shut down and destroyed) on the store in dir_, with the task
+  // "record" registered unless `register_task` is false.
+  void Make(bool register_task = true, JobDefaults defaults = {}) {
+    if (s_ && s_->state() != SchedulerState::kStopped) ASSERT_OK(s_->Shutdown());
+    s_.reset();
+    SchedulerOptions o;
+    o.mode = SchedulerMode::kHostDriven;
+    o.clock = &clock_;
+    o.job_defaults = defaults;
+    s_ = std::make_unique<Scheduler>(o);
+    ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+    LmdbStoreOptions so;
+    so.path = dir_ + "/store";
+    so.durability = LmdbDurability::kNoSync;
+    auto store = std::make_unique<LmdbJobStore>(so);
+    store_ = store.get();
+    ASSERT_OK(s_->AddJobStore("default", std::move(store)));
+    if (register_task) {
+      ASSERT_OK(s_->AddTask("record", [this](const TaskArgs& a) {
+        runs_.push_back({Instant{clock_.WallMicros()}, a});
+      }));
+    }
+    s_->AddListener([this](const Event& e) { events_.push_back(e); });
+  }
+
+  // Host loop: runs what is due, advancing the clock to each deadline, until `wall`.
+  void RunUntil(Instant wall) {
+    for (int i = 0; i < 100000; ++i) {
+      const std::optional<Deadline> d = s_->NextDeadline();
+      const Deadline now = clock_.Now();
+      if (d && *d <= now) {
+        ASSERT_OK(s_->RunDue());
+        continue;
+      }
+      const std::int64_t wall_now = clock_.WallMicros();
+      if (wall_now >= wall.us) return;
+      const std::int64_t step =
+          d ? std::min((d->ns - now.ns) / 1000, wall.us - wall_now) : wall.us - wall_now;
+      clock_.Advance(Delay::Micros(step > 0 ? step : 1));
+      ASSERT_OK(s_->RunDue());
+    }
+    FAIL() << "RunUntil made no progress";
+  }
+
+  std::vector<const Event*> EventsOf(std::uint32_t code) const {
+    std::vector<const Event*> out;
+    for (const Event& e : events_) {
+      if (e.code == code) out.push_back(&e);
+    }
+    return out;
+  }
+
+  Result<std::string> AddTaskJob(const std::string& id, const std::string& trigger,
+                                 TaskArgs args = {}, JobSpec spec = {}) {
+    spec.id = id;
+    spec.task = "record";
+    spec.args = std::move(args);
+    Result<std::unique_ptr<Trigger>> t = ParseTrigger(trigger, Instant{clock_.WallMicros()});
+    if (!t.ok()) return t.status();
+    spec.trigger = std::move(t).value();
+    return s_->AddJob(std::move(spec));
+  }
+
+  struct Run {
+    Instant at;
+    TaskArgs args;
+  };
+  SimClock clock_;
+  std::string dir_;
+  std::unique_ptr<Scheduler> s_;
+  LmdbJobStore* store_ = nullptr;  // owned by s_
+  std::vector<Run> runs_;
+  std::vector<Event> events_;
+};
+
+TaskArgs SampleArgs() {
+  TaskArgs a;
+  a.args = {Value("report.pdf"), Value(std::int64_t{42}), Value(2.5), Value::Bytes({"\0\xff", 2})};
+  a.kwargs = {{"to", Value("ops@example.com")},
+              {"opts", Value(Value::Map{{"retry", Value(true)}, {"none", Value()}})}};
+  return a;
+}
+
+TEST_F(SchedulerLmdb, ATaskJobSurvivesARestartWithItsArguments) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(
+      AddTaskJob("report", "interval(seconds=10, start_date='2024-01-01T00:00:10Z')", SampleArgs())
+          .ok());
+  RunUntil(T(25));
+  ASSERT_EQ(runs_.size(), 2u);
+  EXPECT_EQ(runs_[0].at.us, T(10).us);
+  EXPECT_EQ(runs_[1].args, SampleArgs());
+  ASSERT_OK(s_->Shutdown());
+
+  // A new process, in effect: a new scheduler and store object over the same directory.
+  runs_.clear();
+  Make();
+  ASSERT_OK(s_->Start());
+  std::vector<JobInfo> jobs = s_->GetJobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, "report");
+  EXPECT_EQ(jobs[0].task, "record");
+  EXPECT_EQ(jobs[0].args,
+            "('report.pdf', 42, 2.5, b'\\x00\\xff', to='ops@example.com', "
+            "opts={'retry': True, 'none': None})");
+  ASSERT_TRUE(jobs[0].next_run_time.has_value());
+  EXPECT_EQ(jobs[0].next_run_time->us, T(30).us);
+  RunUntil(T(30));
+  ASSERT_EQ(runs_.size(), 1u);
+  EXPECT_EQ(runs_[0].at.us, T(30).us);
+  EXPECT_EQ(runs_[0].args, SampleArgs());
+}
+
+TEST_F(SchedulerLmdb, RunTimesAdvanceInTheStoreAsJobsRun) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("tick", "interval(seconds=5, start_date='2024-01-01T00:00:05Z')").ok());
+  RunUntil(T(12));
+  Result<std::optional<JobState>> j = store_->LookupJob("tick");
+  ASSERT_TRUE(j.ok() && j->has_value());
+  EXPECT_EQ((*j)->next_run_time->us, T(15).us);
+  EXPECT_EQ((*j)->task, "record");
+}
+
+TEST_F(SchedulerLmdb, ACallableCannotGoIntoAPersistentStore) {
+  Make();
+  JobSpec spec;
+  spec.fn = JobFunction::Bind([] {});
+  Result<std::string> r = s_->AddJob(std::move(spec));  // stopped: checked at add too
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(r.status().message()).find("persistent"), std::string::npos);
+  ASSERT_OK(s_->Start());
+  JobSpec running;
+  running.fn = JobFunction::Bind([] {});
+  r = s_->AddJob(std::move(running));
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+}
+
+TEST_F(SchedulerLmdb, AnUnregisteredTaskIsRefusedAtAdd) {
+  Make();
+  ASSERT_OK(s_->Start());
+  JobSpec spec;
+  spec.task = "nope";
+  Result<std::string> r = s_->AddJob(std::move(spec));
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_STREQ(r.status().message(),
+               "task \"nope\" is not registered (Scheduler::AddTask, before Start)");
+  EXPECT_EQ(s_->AddTask("late", [](const TaskArgs&) {}).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerLmdb, AJobWhoseTaskIsMissingStaysInTheStoreAndIsReported) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("orphan", "interval(seconds=10)").ok());
+  ASSERT_TRUE(AddTaskJob("kept", "interval(seconds=10)").ok());
+  ASSERT_OK(s_->Shutdown());
+
+  events_.clear();
+  Make(/*register_task=*/false);
+  ASSERT_OK(s_->AddTask("other", [](const TaskArgs&) {}));
+  ASSERT_OK(s_->Start());
+  const std::vector<const Event*> u = EventsOf(kEventJobUnresolved);
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[0]->alias, "default");
+  EXPECT_NE(u[0]->error.find("task \"record\" is not registered"), std::string::npos);
+  std::vector<JobInfo> jobs = s_->GetJobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_TRUE(jobs[0].unresolved);
+  EXPECT_NE(s_->PrintJobs().find("kept (unresolved: task \"record\" is not registered"),
+            std::string::npos)
+      << s_->PrintJobs();
+  // Only removal works on it; the other stays in the store untouched.
+  Status st = s_->PauseJob("orphan");
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.message();
+  ASSERT_OK(s_->RemoveJob("orphan"));
+  EXPECT_FALSE(store_->LookupJob("orphan")->has_value());
+  EXPECT_TRUE(store_->LookupJob("kept")->has_value());
+  RunUntil(T(100));  // nothing runs, nothing is deleted
+  EXPECT_TRUE(store_->LookupJob("kept")->has_value());
+  ASSERT_OK(s_->Shutdown());
+
+  // Registered again: it loads and runs.
+  Make();
+  ASSERT_OK(s_->Start());
+  EXPECT_TRUE(EventsOf(kEventJobUnresolved).size() == 2u);  // (only the earlier two)
+  RunUntil(T(200));
+  EXPECT_FALSE(runs_.empty());
+}
+
+TEST_F(SchedulerLmdb, RunsMissedWhileDownFollowTheMisfirePolicy) {
+  JobDefaults d;
+  d.misfire_grace_us = 30 * kSecond;
+  Make(true, d);
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(
+      AddTaskJob("coalesced", "interval(seconds=60, start_date='2024-01-01T00:01:00Z')").ok());
+  JobSpec strict;
+  strict.coalesce = false;
+  ASSERT_TRUE(AddTaskJob("each", "interval(seconds=60, start_date='2024-01-01T00:01:00Z')", {},
+                         std::move(strict))
+                  .ok());
+  RunUntil(T(61));
+  ASSERT_EQ(runs_.size(), 2u);
+  ASSERT_OK(s_->Shutdown());
+
+  // Down for a day and 10 s: the last fire time (one day later) is within the grace time.
+  clock_.Advance(Delay::Micros((86'400 + 10 - 61) * kSecond));
+  runs_.clear();
+  events_.clear();
+  Make(true, d);
+  ASSERT_OK(s_->Start());
+  RunUntil(Instant{clock_.WallMicros() + kSecond});
+  // coalesced: one run for the whole outage. each: the runs older than the grace are missed,
+  // the one within it runs.
+  EXPECT_EQ(runs_.size(), 2u);
+  std::size_t missed = 0;
+  for (const Event* e : EventsOf(kEventJobMissed)) missed += e->job_id == "each";
+  EXPECT_EQ(missed, 1438u);  // T(120) ... T(86400): 1439 fire times, the last one runs
+  std::vector<JobInfo> jobs = s_->GetJobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].next_run_time->us, T(86'400 + 60).us);
+}
+
+TEST_F(SchedulerLmdb, APendingJobReplacesTheStoredOneOnlyWithReplaceExisting) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("daily", "cron(hour='9')").ok());
+  ASSERT_OK(s_->Shutdown());
+
+  Make();
+  ASSERT_TRUE(AddTaskJob("daily", "cron(hour='10')").ok());  // pending
+  Status st = s_->Start();
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.message();
+  EXPECT_EQ(s_->state(), SchedulerState::kStopped);
+
+  Make();
+  JobSpec replace;
+  replace.replace_existing = true;
+  ASSERT_TRUE(AddTaskJob("daily", "cron(hour='10')", {}, std::move(replace)).ok());
+  ASSERT_OK(s_->Start());
+  std::vector<JobInfo> jobs = s_->GetJobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_NE(jobs[0].trigger.find("hour='10'"), std::string::npos) << jobs[0].trigger;
+  Result<std::optional<JobState>> stored = store_->LookupJob("daily");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_NE((*stored)->trigger.find("hour='10'"), std::string::npos);
+}
+
+TEST_F(SchedulerLmdb, ASecondSchedulerOnTheSameStoreIsRefused) {
+  Make();
+  ASSERT_OK(s_->Start());
+  SchedulerOptions oo;
+  oo.mode = SchedulerMode::kHostDriven;
+  oo.clock = &clock_;
+  Scheduler other(oo);
+  LmdbStoreOptions so;
+  so.path = dir_ + "/store";
+  ASSERT_OK(other.AddJobStore("default", std::make_unique<LmdbJobStore>(so)));
+  ASSERT_OK(other.AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+  Status st = other.Start();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(st.message()).find("job store \"default\" failed to start"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(std::string(st.message()).find("in use by another scheduler"), std::string::npos);
+  EXPECT_EQ(other.state(), SchedulerState::kStopped);
+}
+
+TEST_F(SchedulerLmdb, ChangesOfOneIterationCommitTogether) {
+  Make();
+  ASSERT_OK(s_->Start());
+  const std::uint64_t before = store_->stats().commits;
+  // 200 jobs due at the same instant: their next_run_time advances commit in one transaction.
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(AddTaskJob("j" + std::to_string(i),
+                           "interval(seconds=10, start_date='2024-01-01T00:00:10Z')")
+                    .ok());
+  }
+  const std::uint64_t after_adds = store_->stats().commits;
+  EXPECT_LE(after_adds - before, 200u);  // (each synchronous AddJob commits before returning)
+  RunUntil(T(10));
+  EXPECT_EQ(runs_.size(), 200u);
+  EXPECT_LE(store_->stats().commits - after_adds, 2u);
+}
+
+TEST_F(SchedulerLmdb, ModifiedArgumentsPersist) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("m", "interval(seconds=10)", SampleArgs()).ok());
+  JobChanges c;
+  TaskArgs a;
+  a.args = {Value("changed")};
+  c.args = a;
+  ASSERT_OK(s_->ModifyJob("m", std::move(c)));
+  JobChanges bad;
+  bad.fn = JobFunction::Bind([] {});
+  EXPECT_EQ(s_->ModifyJob("m", std::move(bad)).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK(s_->Shutdown());
+  Make();
+  ASSERT_OK(s_->Start());
+  RunUntil(Instant{clock_.WallMicros() + 11 * kSecond});
+  ASSERT_EQ(runs_.size(), 1u);
+  EXPECT_EQ(runs_[0].args, a);
+}
+
+}  // namespace
+}  // namespace aps
