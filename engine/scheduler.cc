@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -83,6 +84,24 @@ struct Reply {
   }
 };
 
+namespace engine_internal {
+// A CommitHandle's shared state: completed once by the scheduler thread.
+struct CommitState {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  void Complete(const Status& st) {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      status = st;
+      done = true;
+    }
+    cv.notify_all();
+  }
+};
+}  // namespace engine_internal
+
 struct Command {
   enum class Kind : std::uint8_t {
     kAdd,
@@ -109,6 +128,7 @@ struct Command {
   bool wait = true;
   Reply* reply = nullptr;
   bool owned = false;  // heap-allocated fire-and-forget command: the scheduler deletes it
+  std::shared_ptr<engine_internal::CommitState> commit;  // AddJobAsync's CommitHandle
 };
 
 // A job's rarely used parts, allocated only when needed.
@@ -307,7 +327,17 @@ struct Scheduler::Impl {
   std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
   bool executor_full = false;                  // a Submit() failed in this iteration
   std::int64_t primed_for = INT64_MIN;         // the deadline executors were last primed for
-  std::vector<Reply*> held_replies;            // answered after this drain's group commit
+  // Answers held until this drain's group commit: a call's reply and/or an async add's commit
+  // handle, with the persistent stores its change touched.
+  struct HeldAnswer {
+    Reply* reply;
+    std::shared_ptr<engine_internal::CommitState> commit;
+    Status applied;
+    std::vector<std::size_t> stores;
+  };
+  std::vector<HeldAnswer> held;
+  std::vector<std::size_t> applying_stores;  // persistent stores the applied command touched
+  bool collecting = false;                   // StoreChange records into applying_stores
   std::vector<std::uint64_t> due;
   std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
@@ -601,6 +631,7 @@ struct Scheduler::Impl {
     std::int64_t retry_at_us = 0;
     std::vector<std::string> touched;  // ids written in the open batch
     std::set<std::string> dirty;       // ids the store missed, rewritten at the retry
+    Status last_error;                 // why it is failing
   };
   std::vector<StoreSync> store_sync;  // parallel to `stores` (sized at Start())
   std::vector<std::size_t> open_batches;
@@ -613,6 +644,8 @@ struct Scheduler::Impl {
     for (std::string& id : ss.touched) ss.dirty.insert(std::move(id));
     ss.touched.clear();
     ss.failing = true;
+    ss.last_error = Status::Format(st.code(), "job store \"%s\": %s failed: %s",
+                                   stores[si].first.c_str(), what, st.message());
     ss.retry_at_us = WallNow().us + opts.jobstore_retry_interval_us;
     Log(LogLevel::kError, "job store \"%s\": %s failed: %s; retrying in %s",
         stores[si].first.c_str(), what, st.message(),
@@ -624,6 +657,10 @@ struct Scheduler::Impl {
     if (si >= store_sync.size()) return;  // a store added while stopped: not started yet
     JobStore& s = *stores[si].second;
     if (!s.persistent()) return;
+    if (collecting &&
+        std::find(applying_stores.begin(), applying_stores.end(), si) == applying_stores.end()) {
+      applying_stores.push_back(si);
+    }
     StoreSync& ss = store_sync[si];
     if (ss.failing || !stores_started) {
       ss.dirty.insert(id);
@@ -1238,25 +1275,82 @@ struct Scheduler::Impl {
       for (std::size_t i = 0; i < n; ++i) {
         // A call's events are delivered before the call returns (APScheduler dispatches them
         // in the calling thread), and its changes are committed to persistent stores: dispatch,
-        // then complete the reply after the group commit below.
+        // then answer after the group commit below.
         Reply* reply = batch[i]->reply;
         batch[i]->reply = nullptr;
+        std::shared_ptr<engine_internal::CommitState> commit = std::move(batch[i]->commit);
         Reply scratch;
-        Apply(*batch[i], /*running=*/true, reply ? reply : &scratch);
+        Reply& r = reply ? *reply : scratch;
+        applying_stores.clear();
+        collecting = true;
+        Apply(*batch[i], /*running=*/true, &r);  // (deletes an owned command)
+        collecting = false;
         DispatchEvents();
-        if (reply) {
-          if (open_batches.empty()) {
-            reply->Complete();
-          } else {
-            held_replies.push_back(reply);
-          }
+        if (applying_stores.empty()) {
+          if (commit) commit->Complete(r.status);
+          if (reply) reply->Complete();
+        } else if (reply || commit) {
+          held.push_back({reply, std::move(commit), r.status, applying_stores});
         }
       }
     }
-    if (held_replies.empty()) return;
+    if (held.empty()) return;
     CommitBatches();
-    for (Reply* r : held_replies) r->Complete();
-    held_replies.clear();
+    AnswerHeld();
+  }
+
+  // A change's status once the group commit has run: `applied`, or — applied but its store
+  // is failing — kUnavailable saying so (the change is kept and written again at the retry).
+  Status Durability(const Status& applied, const std::vector<std::size_t>& touched) const {
+    for (std::size_t si : touched) {
+      if (applied.ok() && store_sync[si].failing) {
+        return Status::Format(StatusCode::kUnavailable,
+                              "not yet durable: %s (the change is kept and written again in %s)",
+                              store_sync[si].last_error.message(),
+                              FormatTimedelta(opts.jobstore_retry_interval_us).c_str());
+      }
+    }
+    return applied;
+  }
+
+  // Answers the held calls and handles (after CommitBatches()).
+  void AnswerHeld() {
+    for (HeldAnswer& h : held) {
+      const Status st = Durability(h.applied, h.stores);
+      if (h.commit) h.commit->Complete(st);
+      if (h.reply) {
+        h.reply->status = st;
+        h.reply->Complete();
+      }
+    }
+    held.clear();
+  }
+
+  // Applies a command on the scheduler thread outside DrainCommands() (a call from a job, a
+  // listener, or the host between RunDue() calls) and completes `r` before returning. Outside
+  // an iteration its changes are committed first and `r` (and `commit`) say whether they are
+  // durable; inside one the iteration's end commits them: `r` says what was applied and
+  // `commit` completes then.
+  void ApplyOnLoop(Command& c, Reply& r, std::shared_ptr<engine_internal::CommitState> commit) {
+    std::vector<std::size_t> outer;
+    outer.swap(applying_stores);
+    const bool was_collecting = collecting;
+    collecting = true;
+    c.reply = nullptr;
+    Apply(c, /*running=*/true, &r);
+    collecting = was_collecting;
+    std::vector<std::size_t> touched;
+    touched.swap(applying_stores);
+    applying_stores.swap(outer);
+    if (in_iteration) {
+      if (commit) held.push_back({nullptr, std::move(commit), r.status, std::move(touched)});
+    } else {
+      CommitBatches();
+      DispatchEvents();
+      r.status = Durability(r.status, touched);
+      if (commit) commit->Complete(r.status);
+    }
+    r.Complete();
   }
 
   // Hands one run to `ex`; false when the executor (or the completion queue) is full. The run
@@ -1546,6 +1640,7 @@ struct Scheduler::Impl {
       due.clear();
     }
     CommitBatches();
+    AnswerHeld();
     DispatchEvents();
     in_iteration = false;
   }
@@ -2046,13 +2141,7 @@ void Call(Scheduler::Impl& m, Command& c) {
   }
   if (m.OnLoopThread()) {
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
-    m.Apply(c, /*running=*/true);
-    // Outside an iteration (host-driven, between RunDue() calls) nothing else would commit
-    // this call's changes or deliver its events soon; inside one that happens at its end.
-    if (!m.in_iteration) {
-      m.CommitBatches();
-      m.DispatchEvents();
-    }
+    m.ApplyOnLoop(c, *waiting, nullptr);
     return;
   }
   m.commands.Enqueue(&c);
@@ -2117,16 +2206,51 @@ Result<std::string> Scheduler::AddJob(JobSpec spec) {
   return r.id;
 }
 
-Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
+bool CommitHandle::Ready() const {
+  if (!state_) return true;
+  std::lock_guard<std::mutex> lk(state_->mu);
+  return state_->done;
+}
+
+Status CommitHandle::Wait() const {
+  if (!state_) return OkStatus();
+  std::unique_lock<std::mutex> lk(state_->mu);
+  state_->cv.wait(lk, [&] { return state_->done; });
+  return state_->status;
+}
+
+Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed) {
   Impl& m = *impl_;
   if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
   APS_RETURN_IF_ERROR(Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances));
   m.producers.fetch_add(1, std::memory_order_seq_cst);
   const bool running =
       m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped && m.loop_active.load();
-  if (!running || m.OnLoopThread()) {
+  if (m.OnLoopThread() && running) {
+    // A job, a listener or the host: applied now; durable now, or at this iteration's end.
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
-    return AddJob(std::move(spec));
+    Command c;
+    c.kind = Command::Kind::kAdd;
+    c.spec = std::move(spec);
+    Reply r;
+    std::shared_ptr<engine_internal::CommitState> state;
+    if (committed) {
+      state = std::make_shared<engine_internal::CommitState>();
+      *committed = CommitHandle(state);
+    }
+    m.ApplyOnLoop(c, r, std::move(state));
+    if (!r.status.ok()) return r.status;
+    return r.id;
+  }
+  if (!running) {
+    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    Result<std::string> r = AddJob(std::move(spec));  // pending: written at Start()
+    if (committed) {
+      auto st = std::make_shared<engine_internal::CommitState>();
+      st->Complete(r.status());
+      *committed = CommitHandle(std::move(st));
+    }
+    return r;
   }
   if (spec.id.empty()) spec.id = m.GenerateId();
   // When does it first run? That decides whether the sleeping loop must be woken.
@@ -2145,15 +2269,21 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec) {
   c->kind = Command::Kind::kAdd;
   c->spec = std::move(spec);
   c->owned = true;
+  if (committed) {
+    c->commit = std::make_shared<engine_internal::CommitState>();
+    *committed = CommitHandle(c->commit);
+  }
   m.commands.Enqueue(c);
   m.producers.fetch_sub(1, std::memory_order_seq_cst);
   const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
   // Wake the loop when the job is due before its planned wake-up, or when commands pile up
   // (they hold memory until applied).
   // Host-driven: always signal (the host decides when to call RunDue()).
+  // A caller holding a CommitHandle waits for the commit: wake the loop (a busy loop drains
+  // every queued add into its next group commit).
   if (m.opts.mode == SchedulerMode::kHostDriven ||
-      (until != Impl::kAwake &&
-       ((first && first->us < until) || m.commands.SizeApprox() > kAsyncBacklogWake))) {
+      (until != Impl::kAwake && (committed != nullptr || (first && first->us < until) ||
+                                 m.commands.SizeApprox() > kAsyncBacklogWake))) {
     m.loop_waiter->Wake();
   }
   return id;

@@ -30,6 +30,13 @@
 // or a listener. Calls that return information (AddJob's id conflict, GetJobs, ...) wait for
 // the scheduler thread to answer (microseconds when it is idle); when the scheduler is
 // stopped they act directly on the pending jobs.
+//
+// Persistent stores (stores/lmdb/lmdb_store.h): jobs there run registered tasks (AddTask,
+// JobSpec::task). A call that changes such a job returns once the change is committed (group
+// commit: one transaction per scheduler iteration); if the commit fails, the call returns
+// kUnavailable "not yet durable: ..." — the change is applied and kept, and written again after
+// jobstore_retry_interval. AddJobAsync() does not wait; its CommitHandle does. A call made from
+// a job or a listener (on the scheduler thread) returns before its iteration's commit.
 #ifndef APS_ENGINE_SCHEDULER_H_
 #define APS_ENGINE_SCHEDULER_H_
 
@@ -177,6 +184,37 @@ struct JobInfo {
 
 using ListenerId = std::uint64_t;
 
+namespace engine_internal {
+struct CommitState;
+}
+
+// CommitHandle — when an asynchronous change is durable.
+//
+// AddJobAsync() can hand one back: it completes once the scheduler has applied the change and
+// committed it to the job's store (group commit: with everything else of that iteration), or
+// at once when the store is not persistent. Its status is the change's: a conflict found when
+// it was applied, or kUnavailable when the store's commit failed (the scheduler keeps the job
+// and writes it again after jobstore_retry_interval; the handle does not wait for that).
+//
+//   aps::CommitHandle done;
+//   auto id = s.AddJobAsync(std::move(spec), &done);    // returns at once
+//   ...                                                  // more adds: one commit for many
+//   if (aps::Status st = done.Wait(); !st.ok()) ...      // durable (or why not)
+//
+// Copyable (shared state); Ready() never blocks, Wait() blocks; any thread. An empty
+// (default-constructed) handle is ready with OK.
+class CommitHandle {
+ public:
+  CommitHandle() = default;
+  bool Ready() const;
+  Status Wait() const;
+  // (internal: made by the scheduler)
+  explicit CommitHandle(std::shared_ptr<engine_internal::CommitState> s) : state_(std::move(s)) {}
+
+ private:
+  std::shared_ptr<engine_internal::CommitState> state_;
+};
+
 class Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options = {});
@@ -248,8 +286,10 @@ class Scheduler {
   // runs. A conflict found then (a duplicate explicit id without replace_existing, an unknown
   // store) is logged and the job is dropped. Wakes the scheduler only if the job is due before
   // its planned wake-up. While stopped it is AddJob. Allocates (the command); never blocks
-  // while running; any thread.
-  Result<std::string> AddJobAsync(JobSpec spec);
+  // while running; any thread. With `committed`, it receives a handle that completes when the
+  // job is durable in its store (see CommitHandle); while stopped, when the job is pending
+  // (it is written at Start()).
+  Result<std::string> AddJobAsync(JobSpec spec, CommitHandle* committed = nullptr);
   Status ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore = {});
   // RescheduleJob(): new trigger, next run time recomputed from now.
   Status RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,

@@ -2201,14 +2201,21 @@ TEST_F(SchedulerStores, AFailedCommitIsLoggedRetriedAfterTheIntervalAndTheStoreC
   Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("kept"));
   Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("doomed"));
   disk_->FailCommits(1);
-  Add(JobFunction::Bind([] {}), "interval(seconds=100)", OnDisk("new"));  // this commit fails
+  JobSpec fresh = OnDisk("new");  // this commit fails: the caller is told, the job is kept
+  fresh.trigger = Trig("interval(seconds=100)", Now());
+  Result<std::string> added = s_->AddJob(std::move(fresh));
+  EXPECT_EQ(added.status().code(), StatusCode::kUnavailable);
+  EXPECT_STREQ(added.status().message(),
+               "not yet durable: job store \"disk\": committing failed: disk is full (the change "
+               "is kept and written again in 0:00:10)");
   EXPECT_TRUE(
       Logged("error: job store \"disk\": committing failed: disk is full; retrying in "
              "0:00:10"))
       << AllLogs();
   EXPECT_FALSE(disk_->Get("new").has_value());
-  // Failing: later changes are not written either, only remembered.
-  ASSERT_OK(s_->RemoveJob("doomed"));
+  // Failing: later changes are not written either, only remembered (and not yet durable).
+  EXPECT_EQ(s_->RemoveJob("doomed").code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(s_->GetJob("doomed").has_value());
   EXPECT_TRUE(disk_->Get("doomed").has_value());
   const int commits = disk_->commits();
   // The next wake-up is the retry (10 s after the failure), not the jobs' T(100).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/datetime.h"
@@ -352,6 +353,94 @@ TEST_F(SchedulerLmdb, ModifiedArgumentsPersist) {
   RunUntil(Instant{clock_.WallMicros() + 11 * kSecond});
   ASSERT_EQ(runs_.size(), 1u);
   EXPECT_EQ(runs_[0].args, a);
+}
+
+}  // namespace
+}  // namespace aps
+
+namespace aps {
+namespace {
+
+// AddJobAsync with a CommitHandle: the handle completes once the job is in the store; many
+// async adds share group commits; a conflict comes back through the handle.
+TEST_F(SchedulerLmdb, CommitHandlesCompleteWhenTheJobIsDurable) {
+  Make();
+  ASSERT_OK(s_->Start());
+  // Another thread adds (the host's own calls apply at once); RunDue() applies them all.
+  std::vector<CommitHandle> handles(100);
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) {
+      JobSpec spec;
+      spec.id = "async" + std::to_string(i);
+      spec.task = "record";
+      spec.trigger = ParseTrigger("interval(seconds=60)", Instant{kT0}).value();
+      EXPECT_TRUE(s_->AddJobAsync(std::move(spec), &handles[static_cast<std::size_t>(i)]).ok());
+    }
+  });
+  producer.join();
+  EXPECT_FALSE(handles.back().Ready());  // nothing applied before RunDue()
+  const std::uint64_t commits = store_->stats().commits;
+  ASSERT_OK(s_->RunDue());
+  EXPECT_EQ(store_->stats().commits, commits + 1);  // one group commit for the 100 adds
+  for (const CommitHandle& h : handles) {
+    ASSERT_TRUE(h.Ready());
+    EXPECT_TRUE(h.Wait().ok());
+  }
+  EXPECT_TRUE(store_->LookupJob("async99")->has_value());
+  // A conflict found when applied comes back through the handle.
+  CommitHandle dup_handle;
+  std::thread dup([&] {
+    JobSpec spec;
+    spec.id = "async0";
+    spec.task = "record";
+    EXPECT_TRUE(s_->AddJobAsync(std::move(spec), &dup_handle).ok());
+  });
+  dup.join();
+  ASSERT_OK(s_->RunDue());
+  EXPECT_EQ(dup_handle.Wait().code(), StatusCode::kAlreadyExists);
+  // The host's own async add is applied and committed before the call returns.
+  JobSpec own;
+  own.id = "own";
+  own.task = "record";
+  CommitHandle own_handle;
+  ASSERT_TRUE(s_->AddJobAsync(std::move(own), &own_handle).ok());
+  EXPECT_TRUE(own_handle.Ready());
+  EXPECT_TRUE(store_->LookupJob("own")->has_value());
+  EXPECT_TRUE(CommitHandle().Wait().ok());  // an empty handle is ready
+}
+
+TEST_F(SchedulerLmdb, AFailedCommitIsReportedToTheCallerAndRetried) {
+  // The store fails its next commits: the synchronous call and the handle say the change is
+  // not yet durable; the job stays scheduled and reaches the store at the retry.
+  s_.reset();
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kHostDriven;
+  o.clock = &clock_;
+  o.jobstore_retry_interval_us = 10 * kSecond;
+  s_ = std::make_unique<Scheduler>(o);
+  ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+  int failures = 0;
+  LmdbStoreOptions so;
+  so.path = dir_ + "/store";
+  so.durability = LmdbDurability::kNoSync;
+  so.fault = [&failures](const char* op) {
+    return std::string_view(op) == "commit" && failures > 0 ? (--failures, ENOSPC) : 0;
+  };
+  auto store = std::make_unique<LmdbJobStore>(so);
+  store_ = store.get();
+  ASSERT_OK(s_->AddJobStore("default", std::move(store)));
+  ASSERT_OK(s_->AddTask("record", [](const TaskArgs&) {}));
+  ASSERT_OK(s_->Start());
+  failures = 1;
+  Result<std::string> r = AddTaskJob("late", "interval(seconds=60)");
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(std::string(r.status().message()).find("not yet durable"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(std::string(r.status().message()).find("No space left on device"), std::string::npos);
+  EXPECT_TRUE(s_->GetJob("late").has_value());  // kept
+  EXPECT_FALSE(store_->LookupJob("late")->has_value());
+  RunUntil(Instant{clock_.WallMicros() + 11 * kSecond});  // the retry
+  EXPECT_TRUE(store_->LookupJob("late")->has_value());
 }
 
 }  // namespace
