@@ -141,6 +141,10 @@ struct JobExtra {
   std::vector<std::unique_ptr<JobFunction>> fns;
   std::string task;  // the registered task the callable was bound from; empty: a C++ callable
   std::string args;  // the task's arguments, encoded (engine/value.h), as stored
+  // At-least-once jobs: the scheduled time of the run in flight (stored, so a restart runs it
+  // again), and whether the trigger is exhausted (the job is removed when that run ends).
+  std::optional<Instant> inflight_run;
+  bool finished = false;
 };
 
 // One record of the job table. Records live in a segmented array (JobTable) and never move, so
@@ -180,6 +184,7 @@ struct Job {
   bool waiting = false;  // a due run waits for an instance (kWait)
   bool live = false;
   bool replace_existing = false;  // pending: replaces a stored job of the same id at Start()
+  bool at_least_once = false;     // JobSpec::at_least_once
   NextRunTime::Kind pending_kind = NextRunTime::Kind::kFromTrigger;
 
   std::optional<Instant> next() const {
@@ -210,7 +215,7 @@ struct Job {
     fn = JobFunction();
     trigger.reset();
     extra.reset();
-    in_wheel = has_next = pending = waiting = live = replace_existing = false;
+    in_wheel = has_next = pending = waiting = live = replace_existing = at_least_once = false;
     running = 0;
   }
 };
@@ -608,7 +613,9 @@ struct Scheduler::Impl {
     if (j.extra) {
       s.task = j.extra->task;
       s.args = j.extra->args;
+      s.inflight_run = j.extra->inflight_run;
     }
+    s.at_least_once = j.at_least_once;
     s.next_run_time = j.next();
     s.misfire_grace_us = j.grace_us;
     s.coalesce = j.coalesce;
@@ -761,6 +768,7 @@ struct Scheduler::Impl {
     i.misfire_grace_us = j.grace_us;
     i.coalesce = j.coalesce;
     i.max_instances = j.max_instances;
+    i.at_least_once = j.at_least_once;
     return i;
   }
 
@@ -853,6 +861,7 @@ struct Scheduler::Impl {
       j.fn = std::move(spec.fn);
     }
     j.replace_existing = spec.replace_existing;
+    j.at_least_once = spec.at_least_once;
     j.grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
     j.coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
     j.max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
@@ -1118,6 +1127,17 @@ struct Scheduler::Impl {
       j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
       j.jobstore = store_alias;
       j.set_next(s.next_run_time);
+      j.at_least_once = s.at_least_once;
+      if (s.at_least_once && s.inflight_run) {
+        // A run that started and did not finish before the process stopped: run it again
+        // (late, so the misfire policy applies to it as to any late run).
+        j.extra->inflight_run = s.inflight_run;
+        j.set_next(s.inflight_run);
+        Log(LogLevel::kWarning,
+            "job \"%s\": its run of %s did not finish before the scheduler stopped; running it "
+            "again (at_least_once)",
+            j.id.c_str(), FormatIsoUtc(*s.inflight_run).c_str());
+      }
       Link(slot);
       loaded->push_back(slot);
     }
@@ -1434,6 +1454,14 @@ struct Scheduler::Impl {
     }
     if (j->extra) j->extra->backlog.clear();
     j->SettleFns();
+    if (j->running == 0 && j->extra && j->extra->inflight_run) {  // at-least-once: done
+      j->extra->inflight_run.reset();
+      if (j->extra->finished) {
+        RemoveJobAt(slot, /*emit=*/true);
+        return;
+      }
+      StoreWrite(*j, /*added=*/false);
+    }
     if (j->waiting && j->running < j->max_instances && state.load() != SchedulerState::kStopped) {
       j->waiting = false;
       if (j->has_next) due.push_back(f.job_key);  // re-examined in this iteration
@@ -1579,6 +1607,9 @@ struct Scheduler::Impl {
         return;
       }
       if (ByKey(key) != &j) return;  // an inline job removed itself while it ran
+      if (j.at_least_once && j.running > 0 && !(j.extra && j.extra->inflight_run)) {
+        j.Extra().inflight_run = live_times.front();  // committed with the advance below
+      }
       if (live_times.size() > 1) {
         j.Extra().backlog.assign(live_times.begin() + 1, live_times.end());
       }
@@ -1590,7 +1621,14 @@ struct Scheduler::Impl {
       EmitRun(kEventJobMissed, j, rt);
     }
     // An exhausted trigger ends the job — unless the job itself (inline) gave it a new time.
+    // An at-least-once job whose run is in flight stays (stored, without a next run time)
+    // until that run ends, so a crash before then still finds it to run again.
     if (!next && !j.has_next) {
+      if (j.at_least_once && j.extra && j.extra->inflight_run) {
+        j.extra->finished = true;
+        StoreWrite(j, /*added=*/false);
+        return;
+      }
       RemoveJobAt(slot, /*emit=*/true);
       return;
     }

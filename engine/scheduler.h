@@ -140,6 +140,10 @@ struct JobSpec {
   std::string jobstore = "default";
   std::string executor = "default";
   bool replace_existing = false;
+  // At-least-once (persistent stores): a run that started and did not finish before the
+  // process died runs again when the job is loaded (Quartz's "requests recovery"). The default,
+  // at-most-once, advances the run time as the run is handed to an executor (APScheduler 3.x).
+  bool at_least_once = false;
 };
 
 // modify_job's changes; only the set fields change. A new trigger does not recompute the next
@@ -177,6 +181,7 @@ struct JobInfo {
   std::int64_t misfire_grace_us = kUnlimitedGrace;
   bool coalesce = true;
   std::int32_t max_instances = 1;
+  bool at_least_once = false;
   // APScheduler's str(job): "name (trigger: cron[hour='9'], next run at: 2024-01-01 09:00:00 EET)"
   // with times in `zone`.
   std::string ToString(const TimeZone& zone) const;

@@ -46,6 +46,10 @@ struct JobState {
   std::int64_t misfire_grace_us = kUnlimitedGrace;
   bool coalesce = true;
   std::int32_t max_instances = 1;
+  // At-least-once execution (JobSpec::at_least_once): the scheduled time of a run that was
+  // handed to an executor and has not finished; a scheduler loading the job runs it again.
+  bool at_least_once = false;
+  std::optional<Instant> inflight_run;
 
   bool operator==(const JobState&) const = default;
 };

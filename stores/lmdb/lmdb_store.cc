@@ -31,7 +31,10 @@ namespace {
 constexpr std::uint8_t kRecordVersion = 1;
 constexpr std::uint64_t kFlagHasNext = 1;
 constexpr std::uint64_t kFlagCoalesce = 2;
-constexpr std::uint64_t kKnownFlags = kFlagHasNext | kFlagCoalesce;
+constexpr std::uint64_t kFlagAtLeastOnce = 4;
+constexpr std::uint64_t kFlagInflight = 8;  // an inflight_run follows next_run_time
+constexpr std::uint64_t kKnownFlags =
+    kFlagHasNext | kFlagCoalesce | kFlagAtLeastOnce | kFlagInflight;
 constexpr char kMarkerName[] = "aps-store";
 constexpr char kOwnerLockName[] = "owner.lock";
 
@@ -126,13 +129,16 @@ std::string EncodeJobRecord(const JobState& j) {
   r.reserve(64 + j.name.size() + j.trigger.size() + j.executor.size() + j.task.size() +
             j.args.size());
   r.push_back(static_cast<char>(kRecordVersion));
-  PutVarint(&r, (j.next_run_time ? kFlagHasNext : 0) | (j.coalesce ? kFlagCoalesce : 0));
+  PutVarint(&r, (j.next_run_time ? kFlagHasNext : 0) | (j.coalesce ? kFlagCoalesce : 0) |
+                    (j.at_least_once ? kFlagAtLeastOnce : 0) |
+                    (j.inflight_run ? kFlagInflight : 0));
   PutBlob(&r, j.name);
   PutBlob(&r, j.trigger);
   PutBlob(&r, j.executor);
   PutBlob(&r, j.task);
   PutBlob(&r, j.args);
   if (j.next_run_time) PutVarint(&r, ZigZag(j.next_run_time->us));
+  if (j.inflight_run) PutVarint(&r, ZigZag(j.inflight_run->us));
   PutVarint(&r, ZigZag(j.misfire_grace_us));
   PutVarint(&r, ZigZag(j.max_instances));
   const std::uint32_t crc = Crc32c(r);
@@ -181,7 +187,12 @@ Result<JobState> DecodeJobRecord(std::string_view id, std::string_view rec) {
     if (!r.Varint(&v)) return bad("next run time cut short");
     j.next_run_time = Instant{UnZigZag(v)};
   }
+  if (flags & kFlagInflight) {
+    if (!r.Varint(&v)) return bad("inflight run time cut short");
+    j.inflight_run = Instant{UnZigZag(v)};
+  }
   j.coalesce = (flags & kFlagCoalesce) != 0;
+  j.at_least_once = (flags & kFlagAtLeastOnce) != 0;
   if (!r.Varint(&v)) return bad("misfire grace time cut short");
   j.misfire_grace_us = UnZigZag(v);
   if (!r.Varint(&v)) return bad("max_instances cut short");

@@ -150,6 +150,8 @@ inline JobState FullJob() {
   j.misfire_grace_us = 30'000'001;
   j.coalesce = false;
   j.max_instances = 7;
+  j.at_least_once = true;
+  j.inflight_run = Sec(86'000, 1);
   return j;
 }
 

@@ -3,8 +3,12 @@
 // that cannot be loaded stay in the store and are reported. Host-driven on a SimClock with an
 // inline executor: the test is the host, so nothing sleeps.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,6 +39,12 @@ namespace fs = std::filesystem;
 constexpr std::int64_t kSecond = 1'000'000;
 constexpr std::int64_t kT0 = 1'704'067'200 * kSecond;  // 2024-01-01 00:00:00 UTC
 constexpr Instant T(std::int64_t s) { return Instant{kT0 + s * kSecond}; }
+
+std::int64_t WallMicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 class SchedulerLmdb : public ::testing::Test {
  protected:
@@ -441,6 +451,113 @@ TEST_F(SchedulerLmdb, AFailedCommitIsReportedToTheCallerAndRetried) {
   EXPECT_FALSE(store_->LookupJob("late")->has_value());
   RunUntil(Instant{clock_.WallMicros() + 11 * kSecond});  // the retry
   EXPECT_TRUE(store_->LookupJob("late")->has_value());
+}
+
+}  // namespace
+}  // namespace aps
+
+namespace aps {
+namespace {
+
+// At-least-once across a crash: a child process runs two one-off jobs whose runs hang; once
+// both runs have started and the store shows them handed over, the child is killed. The
+// at-least-once job is still stored with its interrupted run and runs again when a new
+// scheduler loads the store; the at-most-once one was removed when its run was handed over.
+TEST(SchedulerLmdbCrash, AnInterruptedAtLeastOnceRunRunsAgainAfterARestart) {
+  std::string tmpl = (fs::temp_directory_path() / "aps-alo-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::string dir = tmpl + "/store";
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    const int out = fds[1];
+    Scheduler s;
+    LmdbStoreOptions so;
+    so.path = dir;
+    if (!s.AddJobStore("default", std::make_unique<LmdbJobStore>(so)).ok()) ::_exit(2);
+    if (!s.AddTask("hang", [out](const TaskArgs&) {
+            if (::write(out, "x", 1) != 1) ::_exit(3);
+            ::sleep(60);
+          }).ok()) {
+      ::_exit(2);
+    }
+    if (!s.Start().ok()) ::_exit(2);
+    const Instant soon{WallMicrosNow() + 20'000};
+    for (const char* id : {"alo", "amo"}) {
+      JobSpec spec;
+      spec.id = id;
+      spec.task = "hang";
+      spec.trigger = ParseTrigger("date(run_date='" + FormatIsoUtc(soon) + "')", soon).value();
+      spec.at_least_once = std::string_view(id) == "alo";
+      if (!s.AddJob(std::move(spec)).ok()) ::_exit(4);
+    }
+    ::sleep(60);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  auto kill_child = [&] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  };
+  char buf[2];
+  std::size_t got = 0;
+  while (got < 2) {
+    const ssize_t n = ::read(fds[0], buf + got, 2 - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fds[0]);
+  if (got != 2) {
+    kill_child();
+    FAIL() << "the child's runs did not start";
+  }
+  // Wait until the hand-over is committed (amo removed, alo marked in flight), then crash.
+  bool handed_over = false;
+  for (int i = 0; i < 500 && !handed_over; ++i) {
+    LmdbStoreOptions ro;
+    ro.path = dir;
+    ro.read_only = true;
+    LmdbJobStore r(ro);
+    if (r.Start("check").ok()) {
+      Result<std::optional<JobState>> alo = r.LookupJob("alo");
+      Result<std::optional<JobState>> amo = r.LookupJob("amo");
+      handed_over = alo.ok() && alo->has_value() && (*alo)->inflight_run.has_value() && amo.ok() &&
+                    !amo->has_value();
+    }
+    if (!handed_over) ::usleep(10'000);
+  }
+  kill_child();
+  ASSERT_TRUE(handed_over) << "the store never showed the runs handed over";
+
+  SimClock clock(Deadline{0}, WallMicrosNow());
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kHostDriven;
+  o.clock = &clock;
+  Scheduler s(o);
+  ASSERT_OK(s.AddExecutor("default", std::make_unique<InlineExecutor>(clock)));
+  LmdbStoreOptions so;
+  so.path = dir;
+  auto store = std::make_unique<LmdbJobStore>(so);
+  LmdbJobStore* st = store.get();
+  ASSERT_OK(s.AddJobStore("default", std::move(store)));
+  std::vector<std::string> ran;
+  ASSERT_OK(s.AddTask("hang", [&](const TaskArgs&) { ran.push_back("again"); }));
+  ASSERT_OK(s.Start());
+  ASSERT_TRUE(s.GetJob("alo").has_value());
+  EXPECT_TRUE(s.GetJob("alo")->at_least_once);
+  EXPECT_FALSE(s.GetJob("amo").has_value());
+  ASSERT_OK(s.RunDue());
+  EXPECT_EQ(ran.size(), 1u);                        // the interrupted run, once more
+  EXPECT_TRUE(st->LookupJob("alo")->has_value());   // kept until its completion is handled
+  ASSERT_OK(s.RunDue());                            // (the inline run's completion)
+  EXPECT_FALSE(st->LookupJob("alo")->has_value());  // done now: its trigger is exhausted
+  EXPECT_EQ(ran.size(), 1u);
+  ASSERT_OK(s.Shutdown());
+  std::error_code ec;
+  fs::remove_all(tmpl, ec);
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ struct JobsArgs {
   std::optional<double> misfire_grace;  // seconds; 0 = unlimited
   std::optional<int> max_instances;
   bool coalesce = false, no_coalesce = false;
-  bool paused = false, replace = false, batch = false;
+  bool paused = false, replace = false, batch = false, at_least_once = false;
   std::vector<std::string> ids;
 };
 
@@ -81,7 +81,8 @@ Batch lines (add --batch, import; export writes the same form), one JSON object 
    "args": ["daily.pdf", 3], "kwargs": {"to": "ops@example.com"}}
   "trigger" is a SPEC as in `aps next --batch`, or the stable text form as a string;
   optional: "name", "executor", "next_run_time" (ISO-8601, null = paused),
-  "misfire_grace_time" (seconds, null = unlimited), "coalesce", "max_instances".
+  "misfire_grace_time" (seconds, null = unlimited), "coalesce", "max_instances",
+  "at_least_once" (a run interrupted by a crash runs again after the restart).
   Bytes arguments are {"$bytes": "<base64>"}.
 add --batch prints "added <id>" on stdout once the job is durable (lines are committed in
 groups); a bad line prints "error <line number>: <message>" on stderr and the batch goes on.
@@ -238,6 +239,7 @@ json JobToJson(const JobState& j, const TimeZone& zone) {
                                 : json(static_cast<double>(j.misfire_grace_us) / 1e6);
   o["coalesce"] = j.coalesce;
   o["max_instances"] = j.max_instances;
+  if (j.at_least_once) o["at_least_once"] = true;
   return o;
 }
 
@@ -267,10 +269,11 @@ Result<std::unique_ptr<Trigger>> TriggerOf(const json& t, Instant now, TimeZoneP
 Result<JobState> JobFromJson(const json& o, Instant now, const TimezonePtrHolder& zh, bool import) {
   if (!o.is_object()) return InvalidArgument("a line must be a JSON object");
   for (auto it = o.begin(); it != o.end(); ++it) {
-    static const char* const kKnown[] = {"id",       "name",          "task",
-                                         "trigger",  "args",          "kwargs",
-                                         "executor", "next_run_time", "misfire_grace_time",
-                                         "coalesce", "max_instances", "paused"};
+    static const char* const kKnown[] = {"id",           "name",          "task",
+                                         "trigger",      "args",          "kwargs",
+                                         "executor",     "next_run_time", "misfire_grace_time",
+                                         "coalesce",     "max_instances", "paused",
+                                         "at_least_once"};
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;
     if (!known) {
@@ -332,6 +335,12 @@ Result<JobState> JobFromJson(const json& o, Instant now, const TimezonePtrHolder
       return InvalidArgument("\"max_instances\" must be a positive integer");
     }
     j.max_instances = m.get<std::int32_t>();
+  }
+  if (o.contains("at_least_once")) {
+    if (!o["at_least_once"].is_boolean()) {
+      return InvalidArgument("\"at_least_once\" must be true or false");
+    }
+    j.at_least_once = o["at_least_once"].get<bool>();
   }
   const bool paused = o.contains("paused") && o["paused"].is_boolean() && o["paused"].get<bool>();
   if (o.contains("next_run_time")) {
@@ -563,6 +572,7 @@ Result<JobState> JobFromOptions(const JobsArgs& a, Instant now, const TimezonePt
   if (a.max_instances) o["max_instances"] = *a.max_instances;
   if (!a.next_run_time.empty()) o["next_run_time"] = a.next_run_time;
   if (a.paused) o["paused"] = true;
+  if (a.at_least_once) o["at_least_once"] = true;
   return JobFromJson(o, now, zh, /*import=*/false);
 }
 
@@ -710,6 +720,7 @@ int RunModify(const JobsArgs& a) {
     j.next_run_time = *at;
   }
   if (a.paused) j.next_run_time = std::nullopt;
+  if (a.at_least_once) j.at_least_once = true;
   if (Status s = store.UpdateJob(j); !s.ok()) return Fail("modify", s);
   std::cout << "modified " << id << "\n";
   return 0;
@@ -738,6 +749,8 @@ void JobOptions(CLI::App* c, JobsArgs* a) {
   c->add_flag("--no-coalesce", a->no_coalesce, "run every missed fire time, not just the last");
   c->add_option("--next-run-time", a->next_run_time, "first run at this instant (ISO-8601)");
   c->add_flag("--paused", a->paused, "store it paused");
+  c->add_flag("--at-least-once", a->at_least_once,
+              "a run interrupted by a crash runs again after the restart");
   AddScheduleOptions(c, &a->sched, /*crontab_positional=*/false);
 }
 
