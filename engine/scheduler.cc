@@ -536,6 +536,7 @@ struct Scheduler::Impl {
 
   // ---- wheel ----------------------------------------------------------------------------
   void Schedule(std::uint32_t slot, Job& j) {
+    NoteIfBeyondHorizon(slot, j);
     Unschedule(j);
     if (!j.has_next || j.pending) return;
     Result<TimingWheel<>::Handle> h = wheel->Insert(j.next_us, KeyOf(slot, j));
@@ -631,7 +632,7 @@ struct Scheduler::Impl {
   // commit) is not written again until jobstore_retry_interval has passed; the ids it missed
   // are kept and rewritten from the table then (upserts and removals), so the store converges
   // to the table. The loop never stops for a store.
-  enum class StoreOp : std::uint8_t { kAdd, kUpdate, kRemove };
+  enum class StoreOp : std::uint8_t { kAdd, kUpdate, kRemove, kClear };
   struct StoreSync {
     bool in_batch = false;
     bool failing = false;
@@ -639,6 +640,11 @@ struct Scheduler::Impl {
     std::vector<std::string> touched;  // ids written in the open batch
     std::set<std::string> dirty;       // ids the store missed, rewritten at the retry
     Status last_error;                 // why it is failing
+    bool clear_pending = false;        // a RemoveAllJobs the store missed
+    // Paging (JobStore::pages() and store_horizon_us > 0): every stored job due at or before
+    // loaded_until (wall µs) is in the table (or unresolved); later ones only in the store.
+    bool paging = false;
+    std::int64_t loaded_until = INT64_MIN;
   };
   std::vector<StoreSync> store_sync;  // parallel to `stores` (sized at Start())
   std::vector<std::size_t> open_batches;
@@ -669,6 +675,10 @@ struct Scheduler::Impl {
       applying_stores.push_back(si);
     }
     StoreSync& ss = store_sync[si];
+    if (op == StoreOp::kClear && (ss.failing || !stores_started)) {
+      ss.clear_pending = true;
+      return;
+    }
     if (ss.failing || !stores_started) {
       ss.dirty.insert(id);
       return;
@@ -684,7 +694,10 @@ struct Scheduler::Impl {
     }
     ss.touched.push_back(id);
     Status st;
-    if (op == StoreOp::kRemove) {
+    if (op == StoreOp::kClear) {
+      st = s.RemoveAllJobs();
+      if (st.ok()) ss.clear_pending = false;
+    } else if (op == StoreOp::kRemove) {
       st = s.RemoveJob(id);
       if (st.code() == StatusCode::kNotFound) st = OkStatus();
     } else {
@@ -719,14 +732,19 @@ struct Scheduler::Impl {
       ss.touched.clear();
     }
     open_batches.clear();
+    EvictIdle();
   }
 
   // Rewrites what failing stores missed, once their retry time has come.
   void RetryStores(Instant now) {
     for (std::size_t si = 0; si < store_sync.size(); ++si) {
       StoreSync& ss = store_sync[si];
-      if (!stores_started || (ss.failing && now.us < ss.retry_at_us) || ss.dirty.empty()) continue;
+      if (!stores_started || (ss.failing && now.us < ss.retry_at_us) ||
+          (ss.dirty.empty() && !ss.clear_pending)) {
+        continue;
+      }
       ss.failing = false;
+      if (ss.clear_pending) StoreChange(si, StoreOp::kClear, std::string(), nullptr);
       std::set<std::string> ids;
       ids.swap(ss.dirty);
       Log(LogLevel::kInfo, "job store \"%s\": writing %zu changed jobs", stores[si].first.c_str(),
@@ -746,6 +764,10 @@ struct Scheduler::Impl {
     std::optional<std::int64_t> t;
     for (const StoreSync& ss : store_sync) {
       if (ss.failing && !ss.dirty.empty() && (!t || ss.retry_at_us < *t)) t = ss.retry_at_us;
+      if (ss.paging && !ss.failing) {  // the next page-in (see PageIn())
+        const std::int64_t at = ss.loaded_until - opts.store_horizon_us / 2;
+        if (!t || at < *t) t = at;
+      }
     }
     return t;
   }
@@ -840,7 +862,8 @@ struct Scheduler::Impl {
     if (spec.id.empty()) spec.id = GenerateId();
     const std::optional<std::uint32_t> old = index.Find(spec.id, IdOfSlot());
     const std::size_t old_unresolved = UnresolvedIndex(spec.id, spec.jobstore);
-    if ((old || old_unresolved != kNone) && !spec.replace_existing) {
+    if ((old || old_unresolved != kNone || (running && !old && StoredOnly(spec.id))) &&
+        !spec.replace_existing) {
       return ConflictingIdError(spec.id);
     }
     if (old) RemoveJobAt(*old, /*emit=*/false);
@@ -908,7 +931,7 @@ struct Scheduler::Impl {
 
   Status Modify(std::string_view id, std::string_view jobstore, JobChanges& c, bool running) {
     std::uint32_t slot = 0;
-    Job* j = Find(id, jobstore, &slot);
+    Job* j = running ? FindAny(id, jobstore, &slot) : Find(id, jobstore, &slot);
     if (!j) return MissingJob(id, jobstore);
     // All-or-nothing: every change is checked before any is applied (APScheduler's _modify).
     APS_RETURN_IF_ERROR(ValidateOptions(c.misfire_grace_us, c.max_instances));
@@ -965,7 +988,7 @@ struct Scheduler::Impl {
 
   Status ResumeJob(std::string_view id, std::string_view jobstore, bool running, bool* kept) {
     std::uint32_t slot = 0;
-    Job* j = Find(id, jobstore, &slot);
+    Job* j = running ? FindAny(id, jobstore, &slot) : Find(id, jobstore, &slot);
     if (!j) return MissingJob(id, jobstore);
     const std::optional<Instant> next = TriggerNext(*j, std::nullopt, WallNow());
     if (!next) {
@@ -981,7 +1004,7 @@ struct Scheduler::Impl {
 
   Status Remove(std::string_view id, std::string_view jobstore) {
     std::uint32_t slot = 0;
-    if (Find(id, jobstore, &slot)) {
+    if (stores_started ? FindAny(id, jobstore, &slot) : Find(id, jobstore, &slot)) {
       RemoveJobAt(slot, /*emit=*/true);
       return OkStatus();
     }
@@ -997,6 +1020,11 @@ struct Scheduler::Impl {
       if (jobstore.empty() || aliases[j.jobstore] == jobstore) victims.push_back(slot);
     });
     for (std::uint32_t slot : victims) RemoveJobAt(slot, /*emit=*/false);
+    for (std::size_t si = 0; si < stores.size(); ++si) {  // what is only in paging stores
+      if (Paging(si) && (jobstore.empty() || stores[si].first == jobstore)) {
+        StoreChange(si, StoreOp::kClear, std::string(), nullptr);
+      }
+    }
     for (std::size_t u = unresolved.size(); u-- > 0;) {
       if (jobstore.empty() || aliases[unresolved[u].jobstore] == jobstore) {
         RemoveUnresolved(u, /*emit=*/false);
@@ -1064,12 +1092,191 @@ struct Scheduler::Impl {
     unresolved.push_back(std::move(x));
   }
 
+  // Builds and links the record of a stored job (Start(), paging, a lookup by id). A job that
+  // cannot be loaded is reported (unresolved) and nullopt returned. Not scheduled yet.
+  std::optional<std::uint32_t> LinkStored(std::uint16_t store_alias, JobState& s, Instant now) {
+    std::string problem;
+    std::unique_ptr<Trigger> trigger;
+    TaskArgs args;
+    if (s.task.empty()) {
+      problem = "it names no task (a job stored with a C++ callable cannot be loaded)";
+    } else if (!tasks.Contains(s.task)) {
+      problem = "task \"" + s.task + "\" is not registered (register it with AddTask before Start)";
+    } else if (Result<TaskArgs> a = DecodeArgs(s.args); !a.ok()) {
+      problem = a.status().message();
+    } else if (Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, now, zone); !t.ok()) {
+      problem = std::string("its trigger does not read: ") + t.status().message();
+    } else {
+      args = std::move(a).value();
+      trigger = std::move(t).value();
+    }
+    JobFunction fn;
+    if (problem.empty()) {
+      fn = tasks.Bind(s.task, std::move(args));
+      if (!fn) problem = "out of memory binding its task";
+    }
+    if (!problem.empty()) {
+      ReportUnresolved(store_alias, s.id, &s, problem);
+      return std::nullopt;
+    }
+    const std::uint32_t slot = NewRecord();
+    Job& j = table[slot];
+    j.id = std::move(s.id);
+    if (!s.name.empty() && s.name != j.id) j.Extra().name = std::move(s.name);
+    j.trigger = std::move(trigger);
+    j.fn = std::move(fn);
+    j.Extra().task = std::move(s.task);
+    j.extra->args = std::move(s.args);
+    j.grace_us = s.misfire_grace_us;
+    j.coalesce = s.coalesce;
+    j.max_instances = s.max_instances;
+    j.wait_policy = opts.job_defaults.max_instances_policy == MaxInstancesPolicy::kWait;
+    j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
+    j.jobstore = store_alias;
+    j.set_next(s.next_run_time);
+    j.at_least_once = s.at_least_once;
+    if (s.at_least_once && s.inflight_run) {
+      // A run that started and did not finish before the process stopped: run it again
+      // (late, so the misfire policy applies to it as to any late run).
+      j.extra->inflight_run = s.inflight_run;
+      j.set_next(s.inflight_run);
+      Log(LogLevel::kWarning,
+          "job \"%s\": its run of %s did not finish before the scheduler stopped; running it "
+          "again (at_least_once)",
+          j.id.c_str(), FormatIsoUtc(*s.inflight_run).c_str());
+    }
+    Link(slot);
+    return slot;
+  }
+
+  // ---- paging (large persistent stores) ------------------------------------------------
+  bool Paging(std::size_t si) const { return si < store_sync.size() && store_sync[si].paging; }
+
+  // Jobs of paging stores due within the horizon join the table: at Start() (LoadStore), then
+  // whenever the loaded part reaches less than half a horizon ahead (every iteration checks).
+  void PageIn(Instant now) {
+    for (std::size_t si = 0; si < store_sync.size(); ++si) {
+      const StoreSync& ss = store_sync[si];
+      if (!ss.paging || ss.failing || now.us < ss.loaded_until - opts.store_horizon_us / 2) {
+        continue;
+      }
+      std::vector<std::uint32_t> linked;
+      if (Status st = PageInStore(si, now, &linked); !st.ok()) {
+        StoreFailed(si, "paging in jobs", st);
+        continue;
+      }
+      for (std::uint32_t slot : linked) Schedule(slot, table[slot]);
+    }
+  }
+  // Links the jobs of store `si` due in (loaded_until, now + horizon] (not scheduled yet).
+  Status PageInStore(std::size_t si, Instant now, std::vector<std::uint32_t>* linked) {
+    StoreSync& ss = store_sync[si];
+    const std::int64_t until =
+        now.us > INT64_MAX - opts.store_horizon_us ? INT64_MAX : now.us + opts.store_horizon_us;
+    std::vector<JobState> states;
+    std::vector<std::pair<std::string, Status>> problems;
+    const std::optional<Instant> after = ss.loaded_until == INT64_MIN
+                                             ? std::nullopt
+                                             : std::optional<Instant>(Instant{ss.loaded_until});
+    APS_RETURN_IF_ERROR(stores[si].second->LoadJobsDue(after, Instant{until}, &states, &problems));
+    const std::uint16_t alias = Intern(stores[si].first);
+    for (auto& [id, problem] : problems) {
+      if (UnresolvedIndex(id, {}) == kNone) ReportUnresolved(alias, id, nullptr, problem.message());
+    }
+    for (JobState& js : states) {
+      if (ss.dirty.count(js.id) != 0 || Find(js.id, {}) || UnresolvedIndex(js.id, {}) != kNone) {
+        continue;
+      }
+      if (std::optional<std::uint32_t> slot = LinkStored(alias, js, now)) linked->push_back(*slot);
+    }
+    ss.loaded_until = until;
+    return OkStatus();
+  }
+
+  // A job of a paging store due after the loaded part (or paused) may leave memory once its
+  // state is committed: noted here, decided by EvictIdle().
+  std::vector<std::uint64_t> evict;
+  void NoteIfBeyondHorizon(std::uint32_t slot, const Job& j) {
+    if (j.pending || store_sync.empty()) return;
+    const int si = Resolve(store_of_alias, stores, j.jobstore);
+    if (si < 0 || !Paging(static_cast<std::size_t>(si))) return;
+    if (!j.has_next || j.next_us > store_sync[static_cast<std::size_t>(si)].loaded_until) {
+      evict.push_back(KeyOf(slot, j));
+    }
+  }
+  // After a commit: the noted jobs that are idle, committed and still beyond the loaded part
+  // leave memory (they stay in their store and come back with PageIn() or a lookup by id).
+  void EvictIdle() {
+    for (std::uint64_t key : evict) {
+      Job* j = ByKey(key);
+      if (!j || j->pending || j->running != 0 || j->waiting || j->has_backlog()) continue;
+      if (j->extra && j->extra->inflight_run) continue;
+      const int si = Resolve(store_of_alias, stores, j->jobstore);
+      if (si < 0 || !Paging(static_cast<std::size_t>(si))) continue;
+      const StoreSync& ss = store_sync[static_cast<std::size_t>(si)];
+      if (ss.failing || ss.in_batch || ss.dirty.count(j->id) != 0) continue;
+      if (j->has_next && j->next_us <= ss.loaded_until) continue;
+      Unlink(SlotOfKey(key));
+    }
+    evict.clear();
+  }
+
+  // True when a paging store holds job `id` that is not in memory.
+  bool StoredOnly(std::string_view id) {
+    for (std::size_t si = 0; si < stores.size(); ++si) {
+      if (!Paging(si) || store_sync[si].dirty.count(std::string(id)) != 0) continue;
+      Result<std::optional<JobState>> r = stores[si].second->LookupJob(id);
+      if (!r.ok() || r->has_value()) return true;  // (unreadable: taken, not overwritten)
+    }
+    return false;
+  }
+
+  // Find(), and for a job only in a paging store: page it in (it leaves again when idle).
+  Job* FindAny(std::string_view id, std::string_view jobstore, std::uint32_t* slot_out = nullptr) {
+    if (Job* j = Find(id, jobstore, slot_out)) return j;
+    if (UnresolvedIndex(id, jobstore) != kNone) return nullptr;  // known, cannot be loaded
+    for (std::size_t si = 0; si < stores.size(); ++si) {
+      if (!Paging(si) || !(jobstore.empty() || stores[si].first == jobstore)) continue;
+      if (store_sync[si].dirty.count(std::string(id)) != 0) continue;  // removed, not written
+      Result<std::optional<JobState>> r = stores[si].second->LookupJob(id);
+      if (!r.ok() || !r->has_value()) continue;
+      std::optional<std::uint32_t> slot = LinkStored(Intern(stores[si].first), **r, WallNow());
+      if (!slot) return nullptr;
+      Job& j = table[*slot];
+      Schedule(*slot, j);
+      if (slot_out) *slot_out = *slot;
+      return &j;
+    }
+    return nullptr;
+  }
+
   // Loads the jobs of persistent store `si` (Start()). The table's own copy of a job of this
   // store (kept across Shutdown()/Start() in one process) wins, as do changes made while
   // stopped (removals too: they are written right after); a pending job of the same id
   // replaces the stored one when added with replace_existing, else it is a conflict.
   Status LoadStore(std::size_t si, Instant now, std::vector<std::uint32_t>* loaded) {
     const std::string& alias = stores[si].first;
+    if (opts.store_horizon_us > 0 && stores[si].second->pages()) {
+      // Paging: only what is due within the horizon. Pending jobs conflict with stored jobs
+      // that stay on disk too.
+      StoreSync& ss = store_sync[si];
+      ss.paging = true;
+      ss.loaded_until = INT64_MIN;
+      Status conflict;
+      ForEachLive([&](std::uint32_t, const Job& j) {
+        if (!conflict.ok() || !j.pending || j.replace_existing || aliases[j.jobstore] != alias) {
+          return;
+        }
+        Result<std::optional<JobState>> r = stores[si].second->LookupJob(j.id);
+        if (r.ok() && r->has_value()) conflict = ConflictingIdError(j.id);
+      });
+      APS_RETURN_IF_ERROR(conflict);
+      if (Status st = PageInStore(si, now, loaded); !st.ok()) {
+        return Status::Format(st.code(), "job store \"%s\" failed to load: %s", alias.c_str(),
+                              st.message());
+      }
+      return OkStatus();
+    }
     std::vector<JobState> states;
     std::vector<std::pair<std::string, Status>> problems;
     Status st = stores[si].second->LoadJobs(&states, &problems);
@@ -1087,59 +1294,9 @@ struct Scheduler::Impl {
         if (have->jobstore == store_alias && (!have->pending || have->replace_existing)) continue;
         return ConflictingIdError(s.id);
       }
-      std::string problem;
-      std::unique_ptr<Trigger> trigger;
-      TaskArgs args;
-      if (s.task.empty()) {
-        problem = "it names no task (a job stored with a C++ callable cannot be loaded)";
-      } else if (!tasks.Contains(s.task)) {
-        problem =
-            "task \"" + s.task + "\" is not registered (register it with AddTask before Start)";
-      } else if (Result<TaskArgs> a = DecodeArgs(s.args); !a.ok()) {
-        problem = a.status().message();
-      } else if (Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, now, zone); !t.ok()) {
-        problem = std::string("its trigger does not read: ") + t.status().message();
-      } else {
-        args = std::move(a).value();
-        trigger = std::move(t).value();
+      if (std::optional<std::uint32_t> slot = LinkStored(store_alias, s, now)) {
+        loaded->push_back(*slot);
       }
-      JobFunction fn;
-      if (problem.empty()) {
-        fn = tasks.Bind(s.task, std::move(args));
-        if (!fn) problem = "out of memory binding its task";
-      }
-      if (!problem.empty()) {
-        ReportUnresolved(store_alias, s.id, &s, problem);
-        continue;
-      }
-      const std::uint32_t slot = NewRecord();
-      Job& j = table[slot];
-      j.id = std::move(s.id);
-      if (!s.name.empty() && s.name != j.id) j.Extra().name = std::move(s.name);
-      j.trigger = std::move(trigger);
-      j.fn = std::move(fn);
-      j.Extra().task = std::move(s.task);
-      j.extra->args = std::move(s.args);
-      j.grace_us = s.misfire_grace_us;
-      j.coalesce = s.coalesce;
-      j.max_instances = s.max_instances;
-      j.wait_policy = opts.job_defaults.max_instances_policy == MaxInstancesPolicy::kWait;
-      j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
-      j.jobstore = store_alias;
-      j.set_next(s.next_run_time);
-      j.at_least_once = s.at_least_once;
-      if (s.at_least_once && s.inflight_run) {
-        // A run that started and did not finish before the process stopped: run it again
-        // (late, so the misfire policy applies to it as to any late run).
-        j.extra->inflight_run = s.inflight_run;
-        j.set_next(s.inflight_run);
-        Log(LogLevel::kWarning,
-            "job \"%s\": its run of %s did not finish before the scheduler stopped; running it "
-            "again (at_least_once)",
-            j.id.c_str(), FormatIsoUtc(*s.inflight_run).c_str());
-      }
-      Link(slot);
-      loaded->push_back(slot);
     }
     return OkStatus();
   }
@@ -1162,10 +1319,57 @@ struct Scheduler::Impl {
     std::vector<JobInfo> out;
     out.reserve(js.size());
     for (const Job* j : js) out.push_back(InfoOf(*j));
+    // Paging stores: the jobs that are only in the store, merged in order.
+    const std::size_t resident = out.size();
+    for (std::size_t si = 0; si < stores.size(); ++si) {
+      if (!Paging(si) || !(jobstore.empty() || stores[si].first == jobstore)) continue;
+      std::vector<JobState> all;
+      if (Status st = stores[si].second->GetAllJobs(&all); !st.ok()) {
+        Log(LogLevel::kError, "job store \"%s\": listing its jobs failed: %s",
+            stores[si].first.c_str(), st.message());
+        continue;
+      }
+      for (const JobState& s : all) {
+        if (!Find(s.id, {}) && UnresolvedIndex(s.id, {}) == kNone) {
+          out.push_back(InfoOfState(s, stores[si].first));
+        }
+      }
+    }
+    if (out.size() != resident) {
+      std::stable_sort(out.begin(), out.end(), [](const JobInfo& a, const JobInfo& b) {
+        if (a.pending != b.pending) return a.pending;
+        if (a.jobstore != b.jobstore) return a.jobstore < b.jobstore;
+        const std::int64_t ta = a.next_run_time ? a.next_run_time->us : INT64_MAX;
+        const std::int64_t tb = b.next_run_time ? b.next_run_time->us : INT64_MAX;
+        if (ta != tb) return ta < tb;
+        return a.id < b.id;
+      });
+    }
     for (const Unresolved& u : unresolved) {  // after the store's loaded jobs
       if (jobstore.empty() || u.info.jobstore == jobstore) out.push_back(u.info);
     }
     return out;
+  }
+
+  // A stored job that is not in memory (paging), as GetJobs() shows it.
+  JobInfo InfoOfState(const JobState& s, const std::string& alias) const {
+    JobInfo i;
+    i.id = s.id;
+    i.name = s.name.empty() ? s.id : s.name;
+    Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, WallNow(), zone);
+    i.trigger = t.ok() ? (*t)->Describe() : s.trigger;
+    i.trigger_text = s.trigger;
+    i.executor = s.executor;
+    i.jobstore = alias;
+    i.next_run_time = s.next_run_time;
+    i.task = s.task;
+    Result<TaskArgs> a = DecodeArgs(s.args);
+    i.args = a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
+    i.misfire_grace_us = s.misfire_grace_us;
+    i.coalesce = s.coalesce;
+    i.max_instances = s.max_instances;
+    i.at_least_once = s.at_least_once;
+    return i;
   }
 
   std::string Print(std::string_view jobstore, bool running) {
@@ -1231,7 +1435,7 @@ struct Scheduler::Impl {
         }
         break;
       case Command::Kind::kGet: {
-        Job* j = Find(c.id, c.jobstore);
+        Job* j = running ? FindAny(c.id, c.jobstore) : Find(c.id, c.jobstore);
         if (j) r.info = InfoOf(*j);
         break;
       }
@@ -1454,6 +1658,7 @@ struct Scheduler::Impl {
     }
     if (j->extra) j->extra->backlog.clear();
     j->SettleFns();
+    if (j->running == 0) NoteIfBeyondHorizon(slot, *j);           // (may leave memory now)
     if (j->running == 0 && j->extra && j->extra->inflight_run) {  // at-least-once: done
       j->extra->inflight_run.reset();
       if (j->extra->finished) {
@@ -1668,6 +1873,7 @@ struct Scheduler::Impl {
   void RunOnce() {
     in_iteration = true;
     RetryStores(WallNow());
+    PageIn(WallNow());
     DrainCommands();
     executor_full = false;
     DrainCompletions();
@@ -2028,6 +2234,9 @@ Status Scheduler::Start(bool paused) {
     if (m.opts.jobstore_retry_interval_us <= 0) {
       return InvalidArgument("SchedulerOptions::jobstore_retry_interval_us must be positive");
     }
+    if (m.opts.store_horizon_us < 0) {
+      return InvalidArgument("SchedulerOptions::store_horizon_us must be 0 (off) or positive");
+    }
     if (!m.ExecutorByAlias("default")) {
       std::size_t n = m.opts.default_executor_threads;
       if (n == 0)
@@ -2096,6 +2305,7 @@ Status Scheduler::Start(bool paused) {
       }
     }
     const Instant now = m.WallNow();
+    m.store_sync.resize(m.stores.size());
     // Persistent stores' jobs join the table (the memory store's jobs are the table).
     m.unresolved.clear();
     std::vector<std::uint32_t> loaded;
@@ -2107,7 +2317,6 @@ Status Scheduler::Start(bool paused) {
         return undo(m.stores.size(), st);
       }
     }
-    m.store_sync.resize(m.stores.size());
     m.stores_started = true;
     m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
     m.wheel_now = now.us;

@@ -100,6 +100,13 @@ struct SchedulerOptions {
   // the OS's wake-up latency (~20-70 µs on a VM, twice: the scheduler's and a worker's). Costs
   // up to twice this much CPU per wake-up; 0 turns it off (sleep straight to the deadline).
   std::int64_t spin_us = 100;
+  // Large persistent stores (JobStore::pages(), e.g. the LMDB store): only jobs due within this
+  // horizon are kept in memory (in the timing wheel); the rest stay in the store and are paged
+  // in as their time approaches (each time less than half a horizon is loaded). Jobs looked up
+  // by id (GetJob, ModifyJob, ...) are paged in for the call. Memory is then bounded by the
+  // jobs due within the horizon, not by the store's size. 0: every stored job is loaded at
+  // Start() and kept in memory.
+  std::int64_t store_horizon_us = 600'000'000;  // 10 minutes
   // Runs handed to executors and not yet accounted (the completion queue's capacity). Due runs
   // beyond it wait, in order, for completions. Memory: about max_completion_producers *
   // (max_outstanding_runs + 64) * 180 bytes, preallocated at Start().
@@ -332,7 +339,8 @@ class Scheduler {
   // there is none. Any thread.
   int WakeFd();
 
-  // Jobs the scheduler currently tracks (scheduled + paused); for tests and metrics. Any thread.
+  // Jobs the scheduler currently holds in memory (scheduled + paused; with paging stores, only
+  // their jobs due within the horizon); for tests and metrics. Any thread.
   std::size_t job_count() const;
 
   struct Impl;

@@ -86,6 +86,19 @@ class JobStore {
     (void)problems;
     return GetAllJobs(out);
   }
+  // Paging (large persistent stores): a store that pages() hands out jobs by due time, so the
+  // scheduler keeps in memory only the jobs due within SchedulerOptions::store_horizon_us and
+  // pages the rest in as their time approaches. LoadJobsDue(): the jobs that need the
+  // scheduler in (after, until] (after = nullopt: from the start): next_run_time in that range,
+  // or an interrupted at-least-once run (inflight_run) there; never paused ones otherwise.
+  // Readable ones to *out, unreadable ones to *problems, in due order.
+  virtual bool pages() const { return false; }
+  virtual Status LoadJobsDue(std::optional<Instant> after, Instant until,
+                             std::vector<JobState>* out,
+                             std::vector<std::pair<std::string, Status>>* problems) const {
+    (void)after, (void)until, (void)out, (void)problems;
+    return Status(StatusCode::kFailedPrecondition, "this job store does not page");
+  }
   virtual Status AddJob(const JobState& job) = 0;     // kAlreadyExists on a duplicate id
   virtual Status UpdateJob(const JobState& job) = 0;  // kNotFound when missing
   virtual Status RemoveJob(std::string_view id) = 0;  // kNotFound when missing

@@ -8,8 +8,11 @@
 // replaying the log into a fresh transaction: a full map costs a replay, never an error.
 //
 // Invariants (in every committed state):
-//   * the "due" index holds exactly one key per job with a next_run_time, DueKey(next, id), and
-//     no key for paused jobs;
+//   * the "due" index holds exactly one key per job that needs the scheduler at some time,
+//     DueKey(AttentionTime(job), id): its next_run_time, or the time of an interrupted
+//     at-least-once run when that is earlier (or the job is paused); no key for other paused
+//     jobs. A key's time is never later than its job's next_run_time, so a scan for jobs due by
+//     T can stop at the first key after T;
 //   * "meta"/"format" is kLmdbStoreFormat (written at creation);
 //   * a record never changes in place: LMDB's copy-on-write commits whole or not at all.
 #include "stores/lmdb/lmdb_store.h"
@@ -21,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -117,6 +121,14 @@ std::int64_t DueKeyTime(std::string_view k) {
   for (int i = 0; i < 8; ++i)
     biased = (biased << 8) | static_cast<std::uint8_t>(k[static_cast<std::size_t>(i)]);
   return static_cast<std::int64_t>(biased ^ (std::uint64_t{1} << 63));
+}
+
+// When the scheduler must look at the job (see the invariants above); nullopt: never.
+std::optional<Instant> AttentionTime(const JobState& j) {
+  if (j.inflight_run && (!j.next_run_time || j.inflight_run->us < j.next_run_time->us)) {
+    return j.inflight_run;
+  }
+  return j.next_run_time;
 }
 
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -547,8 +559,8 @@ struct LmdbJobStore::Impl {
     if (rc != 0) return rc;
     Result<JobState> old = DecodeJobRecord(id, View(v));
     if (old.ok()) {
-      if (old->next_run_time) {
-        const std::string dk = DueKey(old->next_run_time->us, id);
+      if (const std::optional<Instant> at = AttentionTime(*old)) {
+        const std::string dk = DueKey(at->us, id);
         MDB_val dkv = Val(dk);
         rc = mdb_del(t, due, &dkv, nullptr);
         if (rc != 0 && rc != MDB_NOTFOUND) return rc;
@@ -599,8 +611,8 @@ struct LmdbJobStore::Impl {
         const std::string rec = EncodeJobRecord(j);
         v = Val(rec);
         if ((rc = mdb_put(t, jobs, &k, &v, 0)) != 0) return rc;
-        if (j.next_run_time) {
-          const std::string dk = DueKey(j.next_run_time->us, j.id);
+        if (const std::optional<Instant> at = AttentionTime(j)) {
+          const std::string dk = DueKey(at->us, j.id);
           MDB_val dkv = Val(dk), empty{0, nullptr};
           if ((rc = mdb_put(t, due, &dkv, &empty, 0)) != 0) return rc;
         }
@@ -713,15 +725,20 @@ struct LmdbJobStore::Impl {
     return Status::Format(s.code(), "job store at %s: %s", o.path.c_str(), s.message());
   }
 
-  // Visits due keys in order while fn returns true.
+  // Visits due keys in order (from the first key at or after `from_us`) while fn returns true.
   template <class Fn>
-  Status ScanDue(MDB_txn* t, Fn&& fn) const {
+  Status ScanDue(MDB_txn* t, Fn&& fn, std::optional<std::int64_t> from_us = std::nullopt) const {
     MDB_cursor* c;
     int rc = mdb_cursor_open(t, due, &c);
     if (rc != 0) return Err(rc, "reading the due index");
     MDB_val k, v;
     Status s;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+    std::string start;
+    if (from_us) {
+      start = DueKey(*from_us, {});
+      k = Val(start);
+    }
+    for (rc = mdb_cursor_get(c, &k, &v, from_us ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
       if (k.mv_size < 8) {
         s = Status::Format(StatusCode::kDataLoss, "job store at %s: a due-index key is damaged",
@@ -774,15 +791,40 @@ Status LmdbJobStore::GetDueJobs(Instant now, std::vector<JobState>* out) const {
   Result<MDB_txn*> t = impl_->ReadTxn();
   if (!t.ok()) return t.status();
   Status s = impl_->ScanDue(*t, [&](std::int64_t us, std::string_view id, Status* err) {
-    if (us > now.us) return false;
+    if (us > now.us) return false;  // (a key's time is never after its next_run_time)
     Result<std::optional<JobState>> j = impl_->Lookup(*t, id);
     if (!j.ok()) {
       *err = j.status();
       return false;
     }
-    if (*j) out->push_back(std::move(**j));
+    if (*j && (*j)->next_run_time && (*j)->next_run_time->us <= now.us) {
+      out->push_back(std::move(**j));
+    }
     return true;
   });
+  impl_->EndRead(*t);
+  return s;
+}
+
+Status LmdbJobStore::LoadJobsDue(std::optional<Instant> after, Instant until,
+                                 std::vector<JobState>* out,
+                                 std::vector<std::pair<std::string, Status>>* problems) const {
+  if (after && after->us == INT64_MAX) return OkStatus();
+  Result<MDB_txn*> t = impl_->ReadTxn();
+  if (!t.ok()) return t.status();
+  Status s = impl_->ScanDue(
+      *t,
+      [&](std::int64_t us, std::string_view id, Status*) {
+        if (us > until.us) return false;
+        Result<std::optional<JobState>> j = impl_->Lookup(*t, id);
+        if (!j.ok()) {
+          problems->emplace_back(std::string(id), j.status());
+        } else if (*j) {
+          out->push_back(std::move(**j));
+        }
+        return true;
+      },
+      after ? std::optional<std::int64_t>(after->us + 1) : std::nullopt);
   impl_->EndRead(*t);
   return s;
 }
@@ -790,10 +832,20 @@ Status LmdbJobStore::GetDueJobs(Instant now, std::vector<JobState>* out) const {
 Result<std::optional<Instant>> LmdbJobStore::GetNextRunTime() const {
   Result<MDB_txn*> t = impl_->ReadTxn();
   if (!t.ok()) return t.status();
+  // The first key is the earliest attention time; an interrupted run can make it earlier than
+  // that job's next_run_time, so read on until no later key can hold an earlier one.
   std::optional<Instant> next;
-  Status s = impl_->ScanDue(*t, [&](std::int64_t us, std::string_view, Status*) {
-    next = Instant{us};
-    return false;
+  Status s = impl_->ScanDue(*t, [&](std::int64_t us, std::string_view id, Status* err) {
+    if (next && us >= next->us) return false;
+    Result<std::optional<JobState>> j = impl_->Lookup(*t, id);
+    if (!j.ok()) {
+      *err = j.status();
+      return false;
+    }
+    if (*j && (*j)->next_run_time && (!next || (*j)->next_run_time->us < next->us)) {
+      next = (*j)->next_run_time;
+    }
+    return true;
   });
   impl_->EndRead(*t);
   if (!s.ok()) return s;
@@ -801,6 +853,7 @@ Result<std::optional<Instant>> LmdbJobStore::GetNextRunTime() const {
 }
 
 Status LmdbJobStore::GetAllJobs(std::vector<JobState>* out) const {
+  const std::size_t first = out->size();
   Result<MDB_txn*> t = impl_->ReadTxn();
   if (!t.ok()) return t.status();
   Status s = impl_->ScanDue(*t, [&](std::int64_t, std::string_view id, Status* err) {
@@ -809,11 +862,19 @@ Status LmdbJobStore::GetAllJobs(std::vector<JobState>* out) const {
       *err = j.status();
       return false;
     }
-    if (*j) out->push_back(std::move(**j));
+    if (*j && (*j)->next_run_time) out->push_back(std::move(**j));
     return true;
   });
   impl_->EndRead(*t);
   if (!s.ok()) return s;
+  // Keys order by attention time; an interrupted at-least-once run can put a job before its
+  // next_run_time's place.
+  std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                   [](const JobState& a, const JobState& b) {
+                     return a.next_run_time->us != b.next_run_time->us
+                                ? a.next_run_time->us < b.next_run_time->us
+                                : a.id < b.id;
+                   });
   // Paused jobs last, in id order (the jobs database's order).
   Status bad;
   s = VisitAll([&](std::string_view, const JobState* j, const Status& problem) {
@@ -868,8 +929,8 @@ Status LmdbJobStore::Check(std::vector<std::string>* problems) const {
   Status s = VisitAll([&](std::string_view id, const JobState* j, const Status& problem) {
     if (!problem.ok()) {
       problems->push_back(problem.message());
-    } else if (j->next_run_time) {
-      expected_due.insert(DueKey(j->next_run_time->us, id));
+    } else if (const std::optional<Instant> at = AttentionTime(*j)) {
+      expected_due.insert(DueKey(at->us, id));
     }
     return true;
   });

@@ -110,6 +110,9 @@ class LmdbJobStore final : public JobStore {
   Status GetAllJobs(std::vector<JobState>* out) const override;
   Status LoadJobs(std::vector<JobState>* out,
                   std::vector<std::pair<std::string, Status>>* problems) const override;
+  bool pages() const override { return true; }
+  Status LoadJobsDue(std::optional<Instant> after, Instant until, std::vector<JobState>* out,
+                     std::vector<std::pair<std::string, Status>>* problems) const override;
   Status AddJob(const JobState& job) override;
   Status UpdateJob(const JobState& job) override;
   Status RemoveJob(std::string_view id) override;

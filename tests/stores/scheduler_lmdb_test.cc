@@ -244,7 +244,7 @@ TEST_F(SchedulerLmdb, AJobWhoseTaskIsMissingStaysInTheStoreAndIsReported) {
   // Registered again: it loads and runs.
   Make();
   ASSERT_OK(s_->Start());
-  EXPECT_TRUE(EventsOf(kEventJobUnresolved).size() == 2u);  // (only the earlier two)
+  EXPECT_EQ(EventsOf(kEventJobUnresolved).size(), 2u);  // (only the earlier two)
   RunUntil(T(200));
   EXPECT_FALSE(runs_.empty());
 }
@@ -558,6 +558,121 @@ TEST(SchedulerLmdbCrash, AnInterruptedAtLeastOnceRunRunsAgainAfterARestart) {
   ASSERT_OK(s.Shutdown());
   std::error_code ec;
   fs::remove_all(tmpl, ec);
+}
+
+}  // namespace
+}  // namespace aps
+
+namespace aps {
+namespace {
+
+// Paging: a store far larger than the horizon. 20 000 jobs one every 43 s (ten days); with a
+// 10-minute horizon about 14 are in memory at a time, whatever the store's size.
+class SchedulerLmdbPaging : public SchedulerLmdb {
+ protected:
+  static constexpr int kJobs = 20'000;
+  static constexpr std::int64_t kSpacing = 43;  // seconds between due times
+  // Resident bound: the horizon's worth of jobs, plus the ones a call pages in, plus slack.
+  static constexpr std::size_t kResidentBound = 600 / kSpacing + 4;
+
+  void SetUp() override {
+    LmdbStoreOptions so;
+    so.path = dir_ + "/store";
+    so.durability = LmdbDurability::kNoSync;
+    LmdbJobStore store(so);
+    ASSERT_OK(store.Start("default"));
+    ASSERT_OK(store.BeginBatch());
+    for (int i = 0; i < kJobs; ++i) {
+      JobState j;
+      j.id = "job" + std::to_string(i);
+      j.name = j.id;
+      j.task = "record";
+      j.executor = "default";
+      j.trigger = "interval(days=10, start_date='" + FormatIsoUtc(T(kSpacing * (i + 1))) +
+                  "', timezone='UTC')";
+      j.next_run_time = T(kSpacing * (i + 1));
+      ASSERT_OK(store.AddJob(j));
+    }
+    ASSERT_OK(store.CommitBatch());
+    store.Shutdown();
+    Make();
+    ASSERT_OK(s_->Start());
+  }
+};
+
+TEST_F(SchedulerLmdbPaging, OnlyJobsDueWithinTheHorizonAreInMemory) {
+  EXPECT_LE(s_->job_count(), kResidentBound);
+  EXPECT_GE(s_->job_count(), 600 / kSpacing);
+  // An hour of running: every job due in it runs once, the resident set stays bounded.
+  std::size_t most = 0;
+  for (std::int64_t t = 60; t <= 3600; t += 60) {
+    RunUntil(T(t));
+    most = std::max(most, s_->job_count());
+  }
+  EXPECT_LE(most, kResidentBound);
+  EXPECT_EQ(runs_.size(), static_cast<std::size_t>(3600 / kSpacing));
+  // Run jobs went back to the store with their next run time (ten days on) and left memory.
+  Result<std::optional<JobState>> first = store_->LookupJob("job0");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->next_run_time->us, T(kSpacing + 10 * 86'400).us);
+  // Listing still shows every job, in order.
+  const std::vector<JobInfo> all = s_->GetJobs();
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kJobs));
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    ASSERT_LE(all[i - 1].next_run_time->us, all[i].next_run_time->us) << i;
+  }
+}
+
+TEST_F(SchedulerLmdbPaging, CallsByIdReachJobsThatAreOnlyInTheStore) {
+  const std::size_t resident = s_->job_count();
+  // job10000 is due in about five days: not in memory.
+  std::optional<JobInfo> far = s_->GetJob("job10000");
+  ASSERT_TRUE(far.has_value());
+  EXPECT_EQ(far->next_run_time->us, T(kSpacing * 10'001).us);
+  JobChanges rename;
+  rename.name = "renamed";
+  ASSERT_OK(s_->ModifyJob("job10000", std::move(rename)));
+  EXPECT_EQ((*store_->LookupJob("job10000"))->name, "renamed");
+  ASSERT_OK(s_->PauseJob("job10001"));
+  EXPECT_FALSE((*store_->LookupJob("job10001"))->next_run_time.has_value());
+  Result<bool> resumed = s_->ResumeJob("job10001");
+  ASSERT_TRUE(resumed.ok() && *resumed);
+  ASSERT_OK(s_->RemoveJob("job10002"));
+  EXPECT_FALSE(store_->LookupJob("job10002")->has_value());
+  EXPECT_EQ(s_->RemoveJob("job10002").code(), StatusCode::kNotFound);
+  // A duplicate of a job that is only in the store is still a conflict.
+  EXPECT_EQ(AddTaskJob("job15000", "interval(seconds=5)").status().code(),
+            StatusCode::kAlreadyExists);
+  // A new job far ahead goes to the store and does not stay in memory.
+  ASSERT_TRUE(AddTaskJob("later", "interval(days=30)").ok());
+  EXPECT_TRUE(store_->LookupJob("later")->has_value());
+  EXPECT_LE(s_->job_count(), resident + 1);  // what the calls paged in has left again
+  RunUntil(T(120));
+  EXPECT_LE(s_->job_count(), kResidentBound);
+}
+
+TEST_F(SchedulerLmdbPaging, RemoveAllJobsEmptiesTheStore) {
+  ASSERT_OK(s_->RemoveAllJobs());
+  EXPECT_EQ(*store_->Count(), 0u);
+  EXPECT_EQ(s_->job_count(), 0u);
+  EXPECT_TRUE(s_->GetJobs().empty());
+}
+
+TEST_F(SchedulerLmdbPaging, HorizonZeroLoadsEverything) {
+  ASSERT_OK(s_->Shutdown());
+  s_.reset();
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kHostDriven;
+  o.clock = &clock_;
+  o.store_horizon_us = 0;
+  s_ = std::make_unique<Scheduler>(o);
+  ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+  LmdbStoreOptions so;
+  so.path = dir_ + "/store";
+  ASSERT_OK(s_->AddJobStore("default", std::make_unique<LmdbJobStore>(so)));
+  ASSERT_OK(s_->AddTask("record", [](const TaskArgs&) {}));
+  ASSERT_OK(s_->Start());
+  EXPECT_EQ(s_->job_count(), static_cast<std::size_t>(kJobs));
 }
 
 }  // namespace
