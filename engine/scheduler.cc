@@ -1803,7 +1803,22 @@ struct Scheduler::Impl {
     }
     // The next run time moves before the run starts, so a running job sees its next one.
     const std::optional<Instant> old = j.next();
-    const std::optional<Instant> next = TriggerNext(j, last, now);
+    std::optional<Instant> next = TriggerNext(j, last, now);
+    // Bounded work after a long outage (coalesce off, finite grace): once a whole batch was
+    // missed, the fire times up to the grace window are skipped in one step (a trigger search)
+    // instead of being enumerated and reported one by one; a log line names the span.
+    if (live_times.empty() && run_times.size() == kMaxBatch && j.trigger && next &&
+        j.grace_us != kUnlimitedGrace && now.us - next->us > j.grace_us) {
+      const std::optional<Instant> resume =
+          j.trigger->FirstAtOrAfter(Instant{now.us - j.grace_us}, last);
+      if (resume && resume->us > next->us) {
+        Log(LogLevel::kWarning,
+            "Run times of job \"%s\" from %s to before %s were missed (a long outage: not "
+            "listed one by one)",
+            j.id.c_str(), FormatIsoUtc(*next).c_str(), FormatIsoUtc(*resume).c_str());
+        next = resume;
+      }
+    }
     j.set_next(next);
     if (!live_times.empty()) {
       if (!Submit(slot, j, ex, live_times.front())) {
