@@ -699,3 +699,37 @@ TEST_F(SchedulerLmdbPaging, HorizonZeroLoadsEverything) {
 
 }  // namespace
 }  // namespace aps
+
+namespace aps {
+namespace {
+
+// Several persistent stores on one scheduler, by alias: each keeps its own jobs.
+TEST_F(SchedulerLmdb, SeveralStoresAttachByAlias) {
+  auto make = [&] {
+    Make();
+    LmdbStoreOptions so;
+    so.path = dir_ + "/second";
+    so.durability = LmdbDurability::kNoSync;
+    ASSERT_OK(s_->AddJobStore("second", std::make_unique<LmdbJobStore>(so)));
+  };
+  make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("in-default", "interval(seconds=10)").ok());
+  JobSpec spec;
+  spec.jobstore = "second";
+  ASSERT_TRUE(AddTaskJob("in-second", "interval(seconds=10)", {}, std::move(spec)).ok());
+  ASSERT_OK(s_->Shutdown());
+  make();
+  ASSERT_OK(s_->Start());
+  const std::vector<JobInfo> second = s_->GetJobs("second");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, "in-second");
+  EXPECT_EQ(second[0].jobstore, "second");
+  EXPECT_TRUE(store_->LookupJob("in-default")->has_value());
+  EXPECT_FALSE(store_->LookupJob("in-second")->has_value());
+  RunUntil(Instant{clock_.WallMicros() + 11 * kSecond});
+  EXPECT_EQ(runs_.size(), 2u);
+}
+
+}  // namespace
+}  // namespace aps
