@@ -397,7 +397,10 @@ struct LmdbJobStore::Impl {
       }
     }
     if (Status s = OpenDatabases(); !s.ok()) return Fail(s);
-    if (!o.read_only && fresh) {
+    // The marker is written once the databases are there (also when an earlier run was killed
+    // between creating data.mdb and writing it: then the damage check would stay off).
+    struct stat sm;
+    if (!o.read_only && ::stat(File(kMarkerName).c_str(), &sm) != 0) {
       if (Status s = WriteMarker(); !s.ok()) return Fail(s);
     }
     return OkStatus();

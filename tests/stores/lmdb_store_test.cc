@@ -335,6 +335,19 @@ TEST(LmdbStoreFaults, AnEmptiedOrMissingDataFileIsDataLossNotAFreshStore) {
   EXPECT_FALSE(fs::exists(file));
 }
 
+// A process killed while creating a store (data.mdb made, marker not yet written): the next
+// read-write open writes the marker, so a later loss of data.mdb is still reported.
+TEST(LmdbStoreFaults, AMissingMarkerIsWrittenAtTheNextOpen) {
+  TempDir d;
+  MakeStore(d.store());
+  fs::remove(d.store() + "/aps-store");
+  ExpectIntact(d.store());
+  EXPECT_TRUE(fs::exists(d.store() + "/aps-store"));
+  fs::remove(d.store() + "/data.mdb");
+  LmdbJobStore s(Options(d.store()));
+  EXPECT_EQ(s.Start("default").code(), StatusCode::kDataLoss);
+}
+
 TEST(LmdbStoreFaults, AStoreOfANewerFormatIsRefusedUnchanged) {
   TempDir d;
   MakeStore(d.store());
