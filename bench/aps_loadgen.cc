@@ -9,7 +9,19 @@
 //
 // Every run checks its own result (each job ran exactly once, none early) and prints
 // check=ok|FAILED; the exit status is 1 when a check failed.
+//
+// Store (throughput, addrate, lateness): --store=memory (the default) or --store=lmdb:DIR, a
+// persistent LmdbJobStore in DIR (created when missing; it must hold no jobs) as the "default"
+// store, with --durability=sync|nometasync|nosync (default sync). Jobs are then task jobs (a
+// registered task with the job's numbers as arguments; a persistent store keeps no C++
+// callables), and every change is written to the store (one group commit per scheduler loop
+// iteration). --store-horizon-s=S sets SchedulerOptions::store_horizon_us (0: keep every job in
+// memory). The result line then also says store=lmdb durability=MODE; for addrate, "absorbed"
+// is when the last add is durable (its CommitHandle), and it adds in_memory (job_count(): jobs
+// beyond the horizon stay on disk only), stored (read back from the store) and the store's disk
+// use per job.
 #include <malloc.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +42,7 @@
 #include "engine/scheduler.h"
 #include "engine/timing_wheel.h"
 #include "platform/clock.h"
+#include "stores/lmdb/lmdb_store.h"
 
 namespace aps {
 namespace {
@@ -76,12 +89,87 @@ std::size_t Threads(const Args& a) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// --store / --durability.
+struct StoreChoice {
+  bool lmdb = false;
+  std::string dir;
+  LmdbDurability durability = LmdbDurability::kSync;
+  // Appended to the result line before check= (nothing for the memory store, so its lines stay
+  // as they were).
+  std::string Tag() const {
+    return lmdb ? std::string(" store=lmdb durability=") + ToString(durability) : std::string();
+  }
+};
+
+StoreChoice Store(const Args& a) {
+  StoreChoice c;
+  auto it = a.find("store");
+  if (it != a.end() && it->second != "memory") {
+    if (it->second.rfind("lmdb:", 0) != 0 || it->second.size() == 5) {
+      std::fprintf(stderr, "aps-loadgen: --store is memory or lmdb:DIR, got \"%s\"\n",
+                   it->second.c_str());
+      std::exit(2);
+    }
+    c.lmdb = true;
+    c.dir = it->second.substr(5);
+  }
+  auto d = a.find("durability");
+  if (d != a.end()) {
+    Result<LmdbDurability> r = ParseLmdbDurability(d->second);
+    if (!r.ok() || !c.lmdb) {
+      std::fprintf(stderr, "aps-loadgen: --durability: %s\n",
+                   r.ok() ? "only with --store=lmdb:DIR" : r.status().message());
+      std::exit(2);
+    }
+    c.durability = *r;
+  }
+  return c;
+}
+
+// Adds the chosen persistent store to `s` as "default" (nothing for the memory store). The
+// store must be empty: jobs left by an earlier run would run and spoil the checks.
+bool SetUpStore(Scheduler& s, const StoreChoice& c) {
+  if (!c.lmdb) return true;
+  LmdbStoreOptions o;
+  o.path = c.dir;
+  o.durability = c.durability;
+  auto store = std::make_unique<LmdbJobStore>(o);
+  Status st = store->Start("default");
+  if (st.ok()) {
+    Result<std::size_t> n = store->Count();
+    if (!n.ok()) {
+      st = n.status();
+    } else if (*n != 0) {
+      std::fprintf(stderr,
+                   "aps-loadgen: the store at %s holds %zu jobs (from an earlier run?); remove "
+                   "the directory or name an empty one\n",
+                   c.dir.c_str(), *n);
+      return false;
+    }
+  }
+  if (st.ok()) st = s.AddJobStore("default", std::move(store));
+  if (!st.ok()) {
+    std::fprintf(stderr, "aps-loadgen: %s\n", st.message());
+    return false;
+  }
+  return true;
+}
+
+// Disk blocks used by the store's data file.
+double DiskBytes(const StoreChoice& c) {
+  struct stat sb;
+  if (::stat((c.dir + "/data.mdb").c_str(), &sb) != 0) return 0;
+  return static_cast<double>(sb.st_blocks) * 512.0;
+}
+
 SchedulerOptions Options(const Args& a) {
   SchedulerOptions o;
   o.default_executor_threads = Threads(a);
   o.max_outstanding_runs = 16384;
   o.max_completion_producers = o.default_executor_threads + 2;
   o.spin_us = static_cast<std::int64_t>(Num(a, "spin-us", static_cast<double>(o.spin_us)));
+  if (a.count("store-horizon-s") != 0)
+    o.store_horizon_us = static_cast<std::int64_t>(Num(a, "store-horizon-s", 0) * 1e6);
   return o;
 }
 
@@ -95,12 +183,32 @@ struct Shared {
   explicit Shared(std::int64_t count) : ran(static_cast<std::size_t>(count)), n(count) {}
 };
 
+// One throughput job's run: job i, due at `due`.
+void ThroughputRun(Shared* sh, std::int64_t i, std::int64_t due) {
+  const std::int64_t now = WallUs();
+  if (now < due) sh->early.fetch_add(1, std::memory_order_relaxed);
+  sh->ran[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+  if (sh->done.fetch_add(1, std::memory_order_acq_rel) + 1 == sh->n) sh->last_exec_us.store(now);
+}
+
 int Throughput(const Args& a) {
   const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
   const double window_ms = Num(a, "window-ms", 0), lead_ms = Num(a, "lead-ms", 3000);
+  const StoreChoice store = Store(a);
   Scheduler s(Options(a));
-  if (!s.Start().ok()) return 1;
   auto shared = std::make_shared<Shared>(n);
+  if (store.lmdb) {
+    Shared* sh = shared.get();
+    if (!s.AddTask("loadgen.throughput",
+                   [sh](const TaskArgs& t) {
+                     ThroughputRun(sh, t.args.at(0).as_int(), t.args.at(1).as_int());
+                   })
+             .ok() ||
+        !SetUpStore(s, store)) {
+      return 1;
+    }
+  }
+  if (!s.Start().ok()) return 1;
   const std::int64_t t0 = WallUs();
   const std::int64_t first_due = t0 + static_cast<std::int64_t>(lead_ms * 1000);
   for (std::int64_t i = 0; i < n; ++i) {
@@ -109,13 +217,12 @@ int Throughput(const Args& a) {
                                               static_cast<double>(n));
     JobSpec spec;
     Shared* sh = shared.get();
-    spec.fn = JobFunction::Bind([sh, i, due] {
-      const std::int64_t now = WallUs();
-      if (now < due) sh->early.fetch_add(1, std::memory_order_relaxed);
-      sh->ran[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
-      if (sh->done.fetch_add(1, std::memory_order_acq_rel) + 1 == sh->n)
-        sh->last_exec_us.store(now);
-    });
+    if (store.lmdb) {
+      spec.task = "loadgen.throughput";
+      spec.args.args = {Value(i), Value(due)};
+    } else {
+      spec.fn = JobFunction::Bind([sh, i, due] { ThroughputRun(sh, i, due); });
+    }
     spec.next_run_time = NextRunTime::At(Instant{due});
     if (!s.AddJobAsync(std::move(spec)).ok()) return 1;
   }
@@ -137,43 +244,86 @@ int Throughput(const Args& a) {
       "seconds=%.3f "
       "jobs_per_s=%.0f lag_ms=%.3f drain_seconds=%.3f drain_jobs_per_s=%.0f drain_valid=%s "
       "ran_once=%lld "
-      "early=%lld check=%s\n",
+      "early=%lld%s check=%s\n",
       static_cast<long long>(n), window_ms, lead_ms, Threads(a), Secs(added - t0), seconds,
       static_cast<double>(n) / seconds, static_cast<double>(last - last_due) / 1000.0, drain,
       static_cast<double>(n) / drain, added <= first_due ? "yes" : "no",
       static_cast<long long>(once), static_cast<long long>(shared->early.load()),
-      ok ? "ok" : "FAILED");
+      store.Tag().c_str(), ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }
 
 // --- addrate -----------------------------------------------------------------------------
 int AddRate(const Args& a) {
   const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
+  const StoreChoice store = Store(a);
   Scheduler s(Options(a));
+  if (store.lmdb &&
+      (!s.AddTask("loadgen.noop", [](const TaskArgs&) {}).ok() || !SetUpStore(s, store))) {
+    return 1;
+  }
   if (!s.Start().ok()) return 1;
   const std::size_t heap0 = HeapInUse();
   const std::int64_t day = WallUs() + 86'400'000'000LL;
   const std::int64_t t0 = WallUs();
+  // Persistent store: the last add carries a CommitHandle. One producer's adds are applied in
+  // order and every loop iteration commits what it applied, so when the last add is durable,
+  // all are.
+  CommitHandle last;
   for (std::int64_t i = 0; i < n; ++i) {
     JobSpec spec;
-    spec.fn = JobFunction::Bind([] {});
+    if (store.lmdb) {
+      spec.task = "loadgen.noop";
+    } else {
+      spec.fn = JobFunction::Bind([] {});
+    }
     spec.next_run_time = NextRunTime::At(Instant{day + i});
-    if (!s.AddJobAsync(std::move(spec)).ok()) return 1;
+    if (!s.AddJobAsync(std::move(spec), store.lmdb && i == n - 1 ? &last : nullptr).ok()) return 1;
   }
   const std::int64_t added = WallUs();
-  while (s.job_count() < static_cast<std::size_t>(n))
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  if (!store.lmdb) {
+    while (s.job_count() < static_cast<std::size_t>(n))
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const std::int64_t absorbed = WallUs();
+    const std::size_t heap1 = HeapInUse();
+    const bool ok = s.job_count() == static_cast<std::size_t>(n);
+    std::printf(
+        "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
+        "absorb_seconds=%.3f "
+        "heap_bytes_per_job=%.0f check=%s\n",
+        static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
+        static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
+        static_cast<double>(heap1 - heap0) / static_cast<double>(n), ok ? "ok" : "FAILED");
+    (void)s.Shutdown(false);
+    return ok ? 0 : 1;
+  }
+  // Persistent: "absorbed" is when the last add is durable. The jobs are due in a day, beyond
+  // the store horizon (SchedulerOptions::store_horizon_us, --store-horizon-s), so the scheduler
+  // keeps them on disk only and job_count() does not count them; the check reads the store.
+  const Status st = last.Wait();
   const std::int64_t absorbed = WallUs();
-  const std::size_t heap1 = HeapInUse();
-  const bool ok = s.job_count() == static_cast<std::size_t>(n);
+  const std::size_t heap1 = HeapInUse(), in_memory = s.job_count();
+  (void)s.Shutdown(false);
+  if (!st.ok())
+    std::fprintf(stderr, "aps-loadgen: the last add is not durable: %s\n", st.message());
+  std::size_t stored = 0;
+  {
+    LmdbStoreOptions o;
+    o.path = store.dir;
+    o.read_only = true;
+    LmdbJobStore check(o);
+    Result<std::size_t> c = check.Start("check").ok() ? check.Count() : Result<std::size_t>(0);
+    if (c.ok()) stored = *c;
+  }
+  const bool ok = st.ok() && stored == static_cast<std::size_t>(n);
   std::printf(
       "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
-      "absorb_seconds=%.3f "
-      "heap_bytes_per_job=%.0f check=%s\n",
+      "absorb_seconds=%.3f heap_bytes_per_job=%.0f in_memory=%zu stored=%zu "
+      "store_disk_bytes_per_job=%.0f%s check=%s\n",
       static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
       static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
-      static_cast<double>(heap1 - heap0) / static_cast<double>(n), ok ? "ok" : "FAILED");
-  (void)s.Shutdown(false);
+      static_cast<double>(heap1 - heap0) / static_cast<double>(n), in_memory, stored,
+      DiskBytes(store) / static_cast<double>(n), store.Tag().c_str(), ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }
 
@@ -184,7 +334,27 @@ int Lateness(const Args& a) {
                lead_ms = Num(a, "lead-ms", 500);
   const std::int64_t period = static_cast<std::int64_t>(period_ms * 1000);
   if (period <= 0) return 2;
+  const StoreChoice store = Store(a);
+  std::vector<std::int64_t> samples;
+  std::atomic<std::size_t> count{0};
+  std::atomic<std::int64_t> early{0};
+  // One run of the job that started at `start`.
+  auto record = [&, period](std::int64_t start) {
+    const std::int64_t now = WallUs();
+    // The drift-free instant this run is for: the nearest start + k*period not after now.
+    const std::int64_t k = (now - start) / period;
+    const std::int64_t late = now - (start + k * period);
+    if (now < start) early.fetch_add(1);
+    const std::size_t idx = count.fetch_add(1);
+    if (idx < samples.size()) samples[idx] = late;
+  };
   Scheduler s(Options(a));
+  if (store.lmdb && (!s.AddTask("loadgen.lateness",
+                                [&record](const TaskArgs& t) { record(t.args.at(0).as_int()); })
+                          .ok() ||
+                     !SetUpStore(s, store))) {
+    return 1;
+  }
   if (!s.Start().ok()) return 1;
   const std::int64_t t0 = WallUs() + static_cast<std::int64_t>(lead_ms * 1000);
   const std::int64_t end = t0 + static_cast<std::int64_t>(duration_s * 1e6);
@@ -194,21 +364,16 @@ int Lateness(const Args& a) {
     starts[static_cast<std::size_t>(i)] = t0 + period * i / m;
     expected += (end - starts[static_cast<std::size_t>(i)] + period - 1) / period;
   }
-  std::vector<std::int64_t> samples(static_cast<std::size_t>(expected + m * 4));
-  std::atomic<std::size_t> count{0};
-  std::atomic<std::int64_t> early{0};
+  samples.resize(static_cast<std::size_t>(expected + m * 4));
   for (std::int64_t i = 0; i < m; ++i) {
     const std::int64_t start = starts[static_cast<std::size_t>(i)];
     JobSpec spec;
-    spec.fn = JobFunction::Bind([&, start] {
-      const std::int64_t now = WallUs();
-      // The drift-free instant this run is for: the nearest start + k*period not after now.
-      const std::int64_t k = (now - start) / period;
-      const std::int64_t late = now - (start + k * period);
-      if (now < start) early.fetch_add(1);
-      const std::size_t idx = count.fetch_add(1);
-      if (idx < samples.size()) samples[idx] = late;
-    });
+    if (store.lmdb) {
+      spec.task = "loadgen.lateness";
+      spec.args.args = {Value(start)};
+    } else {
+      spec.fn = JobFunction::Bind([&record, start] { record(start); });
+    }
     char text[96];
     std::snprintf(text, sizeof(text), "interval(microseconds=%lld)",
                   static_cast<long long>(period));
@@ -238,11 +403,12 @@ int Lateness(const Args& a) {
   std::printf(
       "peer=aps workload=lateness m=%lld interval_ms=%g duration_s=%g threads=%zu runs=%zu "
       "expected_runs=%lld "
-      "p50_us=%lld p99_us=%lld p999_us=%lld max_us=%lld mean_us=%.1f check=%s\n",
+      "p50_us=%lld p99_us=%lld p999_us=%lld max_us=%lld mean_us=%.1f%s check=%s\n",
       static_cast<long long>(m), period_ms, duration_s, Threads(a), runs,
       static_cast<long long>(expected), static_cast<long long>(pct(0.50)),
       static_cast<long long>(pct(0.99)), static_cast<long long>(pct(0.999)),
-      static_cast<long long>(v.empty() ? 0 : v.back()), mean, ok ? "ok" : "FAILED");
+      static_cast<long long>(v.empty() ? 0 : v.back()), mean, store.Tag().c_str(),
+      ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }
 
@@ -313,10 +479,12 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: aps-loadgen --workload=throughput|addrate|lateness|timer [--key=value ...]\n"
-        "  throughput: --n --window-ms --lead-ms --threads\n"
-        "  addrate:    --n\n"
-        "  lateness:   --m --interval-ms --duration-s --lead-ms --threads\n"
-        "  timer:      --n --lead-ms --range-ms --cancel-frac --seed\n");
+        "  throughput: --n --window-ms --lead-ms --threads --store --durability\n"
+        "  addrate:    --n --store --durability\n"
+        "  lateness:   --m --interval-ms --duration-s --lead-ms --threads --store --durability\n"
+        "  timer:      --n --lead-ms --range-ms --cancel-frac --seed\n"
+        "  --store=memory (default) or lmdb:DIR; --durability=sync|nometasync|nosync;\n"
+        "  --store-horizon-s=S (lmdb: jobs due within S seconds stay in memory; 0 = all)\n");
     return 2;
   }
   if (w->second == "throughput") return aps::Throughput(a);
