@@ -58,8 +58,9 @@
 namespace aps {
 namespace {
 
-constexpr std::size_t kMaxBatch = 1024;          // missed runs enumerated per job per iteration
-constexpr std::size_t kAsyncBacklogWake = 4096;  // queued async commands that wake the loop
+constexpr std::size_t kMaxBatch = 1024;           // missed runs enumerated per job per iteration
+constexpr std::size_t kAsyncBacklogWake = 4096;   // queued async commands that wake the loop
+constexpr std::size_t kCommandsPerCommit = 4096;  // commands applied per group commit, at most
 
 using engine_internal::InJob;
 
@@ -730,6 +731,7 @@ struct Scheduler::Impl {
         continue;
       }
       ss.touched.clear();
+      if (ss.touched.capacity() > 65536) std::vector<std::string>().swap(ss.touched);
     }
     open_batches.clear();
     EvictIdle();
@@ -1493,9 +1495,19 @@ struct Scheduler::Impl {
 
   void DrainCommands() {
     Command* batch[64];
+    std::size_t since_commit = 0;
     for (;;) {
+      // A group commit takes at most kCommandsPerCommit commands: under a flood of async adds,
+      // a caller waiting for its answer waits for one such commit, not for the whole flood,
+      // and a store's transaction stays bounded.
+      if (since_commit >= kCommandsPerCommit && !open_batches.empty()) {
+        CommitBatches();
+        AnswerHeld();
+        since_commit = 0;
+      }
       const std::size_t n = commands.TryDequeueBulk(batch, 64);
       if (n == 0) break;
+      since_commit += n;
       for (std::size_t i = 0; i < n; ++i) {
         // A call's events are delivered before the call returns (APScheduler dispatches them
         // in the calling thread), and its changes are committed to persistent stores: dispatch,

@@ -469,10 +469,17 @@ struct LmdbJobStore::Impl {
     return s;
   }
 
+  // Forgets the batch's writes; a large batch's memory goes back (a flood of adds can make
+  // one batch of hundreds of thousands of jobs).
+  void ClearLog() {
+    log.clear();
+    if (log.capacity() > 4096) std::vector<Op>().swap(log);
+  }
+
   void Close() {
     if (batch) mdb_txn_abort(batch);
     batch = nullptr;
-    log.clear();
+    ClearLog();
     if (rtxn) mdb_txn_abort(rtxn);
     rtxn = nullptr;
     if (env) mdb_env_close(env);
@@ -688,13 +695,13 @@ struct LmdbJobStore::Impl {
       if (batch) mdb_txn_abort(batch);
       batch = nullptr;
       if (Status s = GrowMap(); !s.ok()) {
-        log.clear();
+        ClearLog();
         return s;
       }
       int rc = BeginWrite(&batch);
       if (rc != 0) {
         batch = nullptr;
-        log.clear();
+        ClearLog();
         return Err(rc, "starting a write transaction");
       }
       Status ignored;
@@ -707,7 +714,7 @@ struct LmdbJobStore::Impl {
       if (rc != MDB_MAP_FULL) {
         mdb_txn_abort(batch);
         batch = nullptr;
-        log.clear();
+        ClearLog();
         return Err(rc, "replaying a batch");
       }
     }
@@ -893,9 +900,9 @@ Status LmdbJobStore::GetAllJobs(std::vector<JobState>* out) const {
 
 Status LmdbJobStore::LoadJobs(std::vector<JobState>* out,
                               std::vector<std::pair<std::string, Status>>* problems) const {
-  return VisitAll([&](std::string_view id, const JobState* j, const Status& problem) {
+  return VisitAll([&](std::string_view id, JobState* j, const Status& problem) {
     if (j) {
-      out->push_back(*j);
+      out->push_back(std::move(*j));
     } else {
       problems->emplace_back(std::string(id), problem);
     }
@@ -904,7 +911,7 @@ Status LmdbJobStore::LoadJobs(std::vector<JobState>* out,
 }
 
 Status LmdbJobStore::VisitAll(
-    const std::function<bool(std::string_view, const JobState*, const Status&)>& fn) const {
+    const std::function<bool(std::string_view, JobState*, const Status&)>& fn) const {
   Result<MDB_txn*> t = impl_->ReadTxn();
   if (!t.ok()) return t.status();
   MDB_cursor* c;
@@ -992,7 +999,7 @@ Status LmdbJobStore::BeginBatch() {
     m.batch = nullptr;
     return m.Err(rc, "starting a batch");
   }
-  m.log.clear();
+  m.ClearLog();
   return OkStatus();
 }
 
@@ -1004,12 +1011,12 @@ Status LmdbJobStore::CommitBatch() {
     const int rc = m.Commit(t);  // frees t, committed or not
     if (rc == 0) break;
     if (rc != MDB_MAP_FULL) {
-      m.log.clear();
+      m.ClearLog();
       return m.Err(rc, "committing");
     }
     if (Status s = m.ReplayGrown(); !s.ok()) return s;
   }
-  m.log.clear();
+  m.ClearLog();
   return OkStatus();
 }
 
@@ -1017,7 +1024,7 @@ void LmdbJobStore::AbortBatch() {
   Impl& m = *impl_;
   if (m.batch) mdb_txn_abort(m.batch);
   m.batch = nullptr;
-  m.log.clear();
+  m.ClearLog();
 }
 
 std::string LmdbJobStore::OwnerOf(const std::string& path) {

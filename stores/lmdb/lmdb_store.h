@@ -126,9 +126,10 @@ class LmdbJobStore final : public JobStore {
 
   // --- beyond the JobStore contract ---------------------------------------------------------
   // VisitAll(): calls `fn` for every record in id order, decodable or not: `state` is null and
-  // `problem` says why when a record does not read. For `aps jobs check` and listings that
-  // must show what the scheduler cannot load. Stops early when fn returns false.
-  Status VisitAll(const std::function<bool(std::string_view id, const JobState* state,
+  // `problem` says why when a record does not read (fn may move from *state). For `aps jobs
+  // check` and listings that must show what the scheduler cannot load. Stops early when fn
+  // returns false.
+  Status VisitAll(const std::function<bool(std::string_view id, JobState* state,
                                            const Status& problem)>& fn) const;
   // Check(): verifies every record and both indexes against each other; appends one line per
   // problem to *problems. Changes nothing.

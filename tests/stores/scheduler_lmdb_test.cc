@@ -733,3 +733,32 @@ TEST_F(SchedulerLmdb, SeveralStoresAttachByAlias) {
 
 }  // namespace
 }  // namespace aps
+
+namespace aps {
+namespace {
+
+// A flood of async adds is committed in bounded groups: a caller waiting behind it waits for
+// one group's commit, not for the whole flood.
+TEST_F(SchedulerLmdb, AFloodOfAddsCommitsInBoundedGroups) {
+  Make();
+  ASSERT_OK(s_->Start());
+  std::vector<CommitHandle> handles(10'000);
+  std::thread producer([&] {
+    for (std::size_t i = 0; i < handles.size(); ++i) {
+      JobSpec spec;
+      spec.id = "f" + std::to_string(i);
+      spec.task = "record";
+      spec.trigger = ParseTrigger("interval(hours=1)", Instant{kT0}).value();
+      EXPECT_TRUE(s_->AddJobAsync(std::move(spec), &handles[i]).ok());
+    }
+  });
+  producer.join();
+  const std::uint64_t commits = store_->stats().commits;
+  ASSERT_OK(s_->RunDue());
+  EXPECT_EQ(store_->stats().commits - commits, 3u);  // 4096 + 4096 + 1808
+  for (const CommitHandle& h : handles) ASSERT_TRUE(h.Ready() && h.Wait().ok());
+  EXPECT_EQ(*store_->Count(), handles.size());
+}
+
+}  // namespace
+}  // namespace aps
