@@ -500,12 +500,23 @@ struct LmdbJobStore::Impl {
     return rc;
   }
 
+  // Why a call cannot go on: the store is not open, or (for a change) open read-only.
+  Status NotUsable(bool for_writing) const {
+    if (!env) {
+      return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is not open",
+                            o.path.c_str());
+    }
+    if (for_writing && o.read_only) {
+      return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is open read-only",
+                            o.path.c_str());
+    }
+    return OkStatus();
+  }
+
   // The transaction reads use: the open batch (it sees its own writes), else the read txn.
   Result<MDB_txn*> ReadTxn() const {
     auto* self = const_cast<Impl*>(this);
-    if (!env)
-      return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is not open",
-                            o.path.c_str());
+    APS_RETURN_IF_ERROR(NotUsable(/*for_writing=*/false));
     if (batch) return batch;
     int rc;
     if (rtxn) {
@@ -644,13 +655,7 @@ struct LmdbJobStore::Impl {
   }
 
   Status Write(Op op) {
-    if (!env)
-      return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is not open",
-                            o.path.c_str());
-    if (o.read_only) {
-      return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is open read-only",
-                            o.path.c_str());
-    }
+    APS_RETURN_IF_ERROR(NotUsable(/*for_writing=*/true));
     if ((op.kind == Op::kAdd || op.kind == Op::kUpdate) && op.job.id.size() > kLmdbMaxIdBytes) {
       return Status::Format(StatusCode::kInvalidArgument,
                             "job id \"%.40s...\" is longer than %zu bytes (the LMDB store's "
@@ -987,13 +992,8 @@ Status LmdbJobStore::RemoveAllJobs() { return impl_->Write({Impl::Op::kClear, {}
 
 Status LmdbJobStore::BeginBatch() {
   Impl& m = *impl_;
-  if (!m.env)
-    return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is not open",
-                          m.o.path.c_str());
+  APS_RETURN_IF_ERROR(m.NotUsable(/*for_writing=*/true));
   if (m.batch) return Status(StatusCode::kFailedPrecondition, "a batch is already open");
-  if (m.o.read_only)
-    return Status::Format(StatusCode::kFailedPrecondition, "job store at %s is open read-only",
-                          m.o.path.c_str());
   const int rc = m.BeginWrite(&m.batch);
   if (rc != 0) {
     m.batch = nullptr;

@@ -54,6 +54,9 @@ expect_in "id=r1 task=send_report args=('daily.pdf', 3, b'\\x00\\xff', to='ops@e
 "$APS" jobs resume --store "$S" b1 | grep -qx "resumed b1" || fail "resume"
 "$APS" jobs modify --store "$S" b3 --name 'Every seven' --interval minutes=7 >/dev/null
 "$APS" jobs list --store "$S" | grep -q "Every seven (trigger: interval\[0:07:00\]" || fail "modify"
+# --args changes the positional arguments only; the keyword arguments stay.
+"$APS" jobs modify --store "$S" r1 --args '["weekly.pdf"]' >/dev/null
+"$APS" jobs list --store "$S" | grep -qF "args=('weekly.pdf', to='ops@example.com')" || fail "modify --args"
 if "$APS" jobs remove --store "$S" b1 nope >/dev/null 2>"$T/err"; then fail "remove of a missing id"; fi
 expect_in "nope: No job by the id of nope was found" "$(cat "$T/err")"
 

@@ -538,6 +538,22 @@ int RunBatch(const JobsArgs& a, bool import) {
   return any_error ? 1 : 0;
 }
 
+// --args / --kwargs as {"args": ..., "kwargs": ...} (only the ones given).
+Result<json> OptionArgsJson(const JobsArgs& a) {
+  json out = json::object();
+  if (!a.args_json.empty()) {
+    Result<json> j = ParseJsonText(a.args_json, "--args");
+    if (!j.ok()) return j.status();
+    out["args"] = *j;
+  }
+  if (!a.kwargs_json.empty()) {
+    Result<json> j = ParseJsonText(a.kwargs_json, "--kwargs");
+    if (!j.ok()) return j.status();
+    out["kwargs"] = *j;
+  }
+  return out;
+}
+
 // One job from the command-line options of `add`.
 Result<JobState> JobFromOptions(const JobsArgs& a, Instant now, const TimezonePtrHolder& zh) {
   json o;
@@ -554,15 +570,10 @@ Result<JobState> JobFromOptions(const JobsArgs& a, Instant now, const TimezonePt
   Result<std::unique_ptr<Trigger>> t = BuildTrigger(*spec, now, zh.zone);
   if (!t.ok()) return t.status();
   o["trigger"] = (*t)->ToText();
-  if (!a.args_json.empty()) {
-    Result<json> j = ParseJsonText(a.args_json, "--args");
-    if (!j.ok()) return j.status();
-    o["args"] = *j;
-  }
-  if (!a.kwargs_json.empty()) {
-    Result<json> j = ParseJsonText(a.kwargs_json, "--kwargs");
-    if (!j.ok()) return j.status();
-    o["kwargs"] = *j;
+  Result<json> given = OptionArgsJson(a);
+  if (!given.ok()) return given.status();
+  for (const char* k : {"args", "kwargs"}) {
+    if (given->contains(k)) o[k] = (*given)[k];
   }
   if (!a.name.empty()) o["name"] = a.name;
   if (!a.executor.empty()) o["executor"] = a.executor;
@@ -667,21 +678,15 @@ int RunModify(const JobsArgs& a) {
   if (!a.args_json.empty() || !a.kwargs_json.empty()) {
     Result<TaskArgs> old = DecodeArgs(j.args);
     if (!old.ok()) return Fail("modify", old.status());
-    TaskArgs args = *old;
-    if (!a.args_json.empty()) {
-      Result<json> p = ParseJsonText(a.args_json, "--args");
-      if (!p.ok()) return Fail("modify", p.status(), 2);
-      Result<TaskArgs> n = ArgsFromJson(&*p, nullptr);
-      if (!n.ok()) return Fail("modify", n.status(), 2);
-      args.args = std::move(n->args);
-    }
-    if (!a.kwargs_json.empty()) {
-      Result<json> p = ParseJsonText(a.kwargs_json, "--kwargs");
-      if (!p.ok()) return Fail("modify", p.status(), 2);
-      Result<TaskArgs> n = ArgsFromJson(nullptr, &*p);
-      if (!n.ok()) return Fail("modify", n.status(), 2);
-      args.kwargs = std::move(n->kwargs);
-    }
+    // Only the given part changes: --args keeps the old kwargs and the other way round.
+    Result<json> given = OptionArgsJson(a);
+    if (!given.ok()) return Fail("modify", given.status(), 2);
+    Result<TaskArgs> n = ArgsFromJson(given->contains("args") ? &(*given)["args"] : nullptr,
+                                      given->contains("kwargs") ? &(*given)["kwargs"] : nullptr);
+    if (!n.ok()) return Fail("modify", n.status(), 2);
+    TaskArgs args = std::move(old).value();
+    if (!a.args_json.empty()) args.args = std::move(n->args);
+    if (!a.kwargs_json.empty()) args.kwargs = std::move(n->kwargs);
     Result<std::string> enc = EncodeArgs(args);
     if (!enc.ok()) return Fail("modify", enc.status(), 2);
     j.args = std::move(enc).value();
