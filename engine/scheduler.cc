@@ -786,8 +786,7 @@ struct Scheduler::Impl {
     i.pending = j.pending;
     if (j.extra && !j.extra->task.empty()) {
       i.task = j.extra->task;
-      Result<TaskArgs> a = DecodeArgs(j.extra->args);
-      i.args = a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
+      i.args = ArgsText(j.extra->args);
     }
     i.misfire_grace_us = j.grace_us;
     i.coalesce = j.coalesce;
@@ -1065,18 +1064,12 @@ struct Scheduler::Impl {
   void ReportUnresolved(std::uint16_t jobstore, const std::string& id, const JobState* s,
                         const std::string& problem) {
     Unresolved x{jobstore, {}};
-    x.info.id = id;
-    x.info.name = s && !s->name.empty() ? s->name : id;
     if (s) {
-      x.info.trigger = x.info.trigger_text = s->trigger;
-      x.info.executor = s->executor;
-      x.info.next_run_time = s->next_run_time;
-      x.info.task = s->task;
-      x.info.misfire_grace_us = s->misfire_grace_us;
-      x.info.coalesce = s->coalesce;
-      x.info.max_instances = s->max_instances;
+      x.info = InfoOfState(*s, aliases[jobstore]);
+    } else {  // the record did not read: only its id is known
+      x.info.id = x.info.name = id;
+      x.info.jobstore = aliases[jobstore];
     }
-    x.info.jobstore = aliases[jobstore];
     x.info.unresolved = true;
     x.info.problem = problem;
     Log(LogLevel::kWarning,
@@ -1353,6 +1346,12 @@ struct Scheduler::Impl {
     return out;
   }
 
+  // Encoded task arguments as listings show them.
+  static std::string ArgsText(const std::string& encoded) {
+    Result<TaskArgs> a = DecodeArgs(encoded);
+    return a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
+  }
+
   // A stored job that is not in memory (paging), as GetJobs() shows it.
   JobInfo InfoOfState(const JobState& s, const std::string& alias) const {
     JobInfo i;
@@ -1365,8 +1364,7 @@ struct Scheduler::Impl {
     i.jobstore = alias;
     i.next_run_time = s.next_run_time;
     i.task = s.task;
-    Result<TaskArgs> a = DecodeArgs(s.args);
-    i.args = a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
+    i.args = ArgsText(s.args);
     i.misfire_grace_us = s.misfire_grace_us;
     i.coalesce = s.coalesce;
     i.max_instances = s.max_instances;

@@ -50,6 +50,7 @@
 #include "platform/clock.h"
 #include "platform/fake/sim_clock.h"
 #include "stores/memory_store.h"
+#include "tests/status_macros.h"
 #include "tests/stress/scheduler_stress.h"
 
 namespace aps {
@@ -63,17 +64,6 @@ using platform::Deadline;
 using platform::Delay;
 using platform::SimClock;
 using namespace std::chrono_literals;
-
-#define EXPECT_OK(expr)                                     \
-  do {                                                      \
-    const ::aps::Status aps_status_ = (expr);               \
-    EXPECT_TRUE(aps_status_.ok()) << aps_status_.message(); \
-  } while (0)
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const ::aps::Status aps_status_ = (expr);               \
-    ASSERT_TRUE(aps_status_.ok()) << aps_status_.message(); \
-  } while (0)
 
 constexpr std::int64_t kSecond = 1'000'000;
 constexpr std::int64_t kHour = 3600 * kSecond;

@@ -21,6 +21,7 @@
 #include "engine/trigger_text.h"
 #include "platform/fake/sim_clock.h"
 #include "stores/lmdb/lmdb_store.h"
+#include "tests/status_macros.h"
 
 namespace aps {
 namespace {
@@ -29,12 +30,6 @@ using platform::Deadline;
 using platform::Delay;
 using platform::SimClock;
 namespace fs = std::filesystem;
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const ::aps::Status aps_status_ = (expr);               \
-    ASSERT_TRUE(aps_status_.ok()) << aps_status_.message(); \
-  } while (0)
 
 constexpr std::int64_t kSecond = 1'000'000;
 constexpr std::int64_t kT0 = 1'704'067'200 * kSecond;  // 2024-01-01 00:00:00 UTC

@@ -57,17 +57,12 @@
 #include "engine/value.h"
 #include "platform/clock.h"
 #include "stores/lmdb/lmdb_store.h"
+#include "tests/status_macros.h"
 
 namespace aps {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const ::aps::Status aps_status_ = (expr);               \
-    ASSERT_TRUE(aps_status_.ok()) << aps_status_.message(); \
-  } while (0)
 
 constexpr int kIds = 16;            // the pool of job ids the child works on
 constexpr std::int64_t kMs = 1000;  // µs
