@@ -44,6 +44,18 @@ expect_in "error 3: trigger:" "$(cat "$T/err")"
 expect_in "error 5: Job identifier (b1) conflicts" "$(cat "$T/err")"
 expect_in 'error 6: unknown field "colour"' "$(cat "$T/err")"
 
+# Bad flags: an error naming the problem (exit 2), nothing written.
+if err=$("$APS" jobs add --store "$S" --id bad --task t --interval seconds=5 --args '{"a": 1}' 2>&1); then
+  fail "--args that is not an array was accepted"
+fi
+expect_in '"args" must be a JSON array' "$err"
+if err=$("$APS" jobs add --store "$S" --id bad --task t --interval seconds=5 --durability fast 2>&1); then
+  fail "an unknown durability was accepted"
+fi
+expect_in 'unknown durability "fast": choose sync, nometasync or nosync' "$err"
+if err=$("$APS" jobs add --store "$S" --id bad --task t 2>&1); then fail "add without a schedule"; fi
+expect_in "give exactly one schedule" "$err"
+
 list=$("$APS" jobs list --store "$S" --tz UTC)
 expect_in "Jobstore $S (3 jobs):" "$list"
 expect_in "r1 (trigger: cron[hour='9'], next run at: " "$list"
