@@ -14,20 +14,27 @@
 // Counters instead of queue sizes. moodycamel has no exact size or capacity (see mpmc_queue.h,
 // "Capacity"), so three counters give exact answers and let each queue be sized to never fail:
 //
-//   occupied_   requests pushed and not yet popped. Submit() checks it against queue_capacity
-//               before pushing; a worker decrements it only after its pop has released the slot.
-//               So the request queue never holds more than queue_capacity, and its preallocated
-//               blocks (MpmcQueue::BlocksFor(queue_capacity), one producer) suffice as long as
-//               slots are released in order. With several workers they may not be: a worker
-//               preempted between taking a slot and releasing it keeps that slot's 32-entry block
-//               from being recycled, and pushes meanwhile consume spare pool blocks. If those run
-//               out, Submit() reports kResourceExhausted early (nothing is lost; the scheduler
-//               retries as for a full queue). The spare blocks are the ones the current occupancy
-//               does not use, so this needs a long preemption at a high submit rate.
-//   claimable   requests pushed and not yet claimed by a worker. A worker claims one (CAS
-//               decrement) before popping; incremented after the push, so a claim guarantees
-//               a published element and the pop that follows succeeds (it may retry while
-//               other claimants' pops are mid-flight, never longer).
+//   pushed_ − popped_   requests pushed and not yet popped. pushed_ counts the scheduler
+//               thread's pushes (only it writes it); popped_ the workers' pops, each counted
+//               only after its pop has released the slot. Submit() checks the difference
+//               against queue_capacity before pushing, reading popped_ only when its last reading
+//               says the queue may be full (so a submission does not touch the line the workers
+//               keep writing). So the request queue never holds more than queue_capacity, and its
+//               preallocated blocks (MpmcQueue::BlocksFor(queue_capacity), one producer) suffice
+//               as long as slots are released in order. With several workers they may not be: a
+//               worker preempted between taking a slot and releasing it keeps that slot's
+//               32-entry block from being recycled, and pushes meanwhile consume spare pool
+//               blocks. If those run out, Submit() reports kResourceExhausted early (nothing is
+//               lost; the scheduler retries as for a full queue). The spare blocks are the ones
+//               the current occupancy does not use, so this needs a long preemption at a high
+//               submit rate. (32-bit counters; differences are taken modulo 2^32.)
+//   claimable   requests pushed, published, and not yet claimed by a worker. A worker claims
+//               one (CAS decrement) before popping; incremented after the push, so a claim
+//               guarantees a published element and the pop that follows succeeds (it may retry
+//               while other claimants' pops are mid-flight, never longer). Runs submitted with
+//               defer_wake are published in groups (one increment for up to kWakeEvery runs, and
+//               the rest at Flush()), so a batch costs one read-modify-write of this shared line
+//               per group instead of one per run.
 //   outstanding (CompletionQueue) runs submitted whose completion the scheduler has not popped.
 //               Reserved in Submit(), released by the pop. Every completion in the queue holds
 //               a reservation, so each producer holds at most `capacity` completions and the
@@ -225,7 +232,7 @@ Status Executor::Start(CompletionQueue& completions, platform::Waiter* scheduler
   return OkStatus();
 }
 
-Status Executor::Submit(const RunRequest& request) noexcept {
+Status Executor::Submit(const RunRequest& request, bool defer_wake) noexcept {
   if (!started_) return Status(StatusCode::kFailedPrecondition, "executor is not started");
   if (request.fn == nullptr || !*request.fn) {
     return Status(StatusCode::kInvalidArgument, "run request without a job function");
@@ -234,7 +241,7 @@ Status Executor::Submit(const RunRequest& request) noexcept {
     return Status(StatusCode::kResourceExhausted,
                   "completion queue is full: pop completions before submitting more");
   }
-  Status s = DoSubmit(request);
+  Status s = DoSubmit(request, defer_wake);
   if (!s.ok()) completions_->CancelReservation();
   return s;
 }
@@ -330,7 +337,10 @@ struct ThreadPoolExecutor::State {
   }
 
   void Work(Worker& w) noexcept;
-  void WakeOneIdleWorker() noexcept;
+  // Wakes one sleeping worker, if any is asleep; false when none was.
+  bool WakeOneIdleWorker() noexcept;
+  // Makes the `unpublished` pushes claimable and wakes a sleeper. Scheduler thread.
+  void Publish() noexcept;
 
   ThreadPoolExecutor& owner;
   RequestQueue queue;
@@ -344,6 +354,11 @@ struct ThreadPoolExecutor::State {
   std::atomic<std::uint32_t> primed{0};
   // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
   std::atomic<std::uint32_t> mode{kRunning};
+  // Runs submitted with defer_wake since the last DoFlush(), and pushes not yet counted in
+  // `claimable` (scheduler thread only).
+  static constexpr std::uint32_t kWakeEvery = 32;
+  std::uint32_t deferred = 0;
+  std::uint32_t unpublished = 0;
 };
 
 void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
@@ -374,7 +389,7 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
       while (!queue.TryPop(*w.requests, request)) {
       }
       // Release: the popped slot is free before the count says so (Submit() acquires it).
-      owner.occupied_.fetch_sub(1, std::memory_order_release);
+      owner.popped_.fetch_add(1, std::memory_order_release);
       if (mode.load(std::memory_order_relaxed) == kDrop) {  // relaxed: any recent value will do
         owner.DropAndComplete(w.completions, request);
       } else {
@@ -437,7 +452,7 @@ void ThreadPoolExecutor::Prime(std::uint32_t spin_us) noexcept {
   }
 }
 
-void ThreadPoolExecutor::State::WakeOneIdleWorker() noexcept {
+bool ThreadPoolExecutor::State::WakeOneIdleWorker() noexcept {
   for (std::size_t i = 0; i < worker_count; ++i) {
     Worker& w = workers[i];
     // Dekker half S2 (seq_cst load), then claim the sleeper so no other Submit() wakes it too.
@@ -445,9 +460,10 @@ void ThreadPoolExecutor::State::WakeOneIdleWorker() noexcept {
     std::uint32_t expected = kIdle;
     if (w.sleep_state.compare_exchange_strong(expected, kWoken, std::memory_order_seq_cst)) {
       w.waiter->Wake();
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 ThreadPoolExecutor::ThreadPoolExecutor(const Options& options, platform::Clock& clock) noexcept
@@ -486,7 +502,9 @@ Status ThreadPoolExecutor::DoStart() {
     APS_RETURN_IF_ERROR(NewCompletionProducer(&w.completions));
     w.requests.emplace(st->queue);
   }
-  occupied_.store(0, std::memory_order_relaxed);  // relaxed: no worker runs yet
+  pushed_.store(0, std::memory_order_relaxed);  // relaxed: no worker runs yet
+  popped_.store(0, std::memory_order_relaxed);
+  popped_seen_ = 0;
   state_ = std::move(st);
   for (std::size_t i = 0; i < state_->worker_count; ++i) {
     // Thread creation orders everything written above before the worker's first instruction.
@@ -505,26 +523,53 @@ Status ThreadPoolExecutor::DoStart() {
   return OkStatus();
 }
 
-Status ThreadPoolExecutor::DoSubmit(const RunRequest& request) noexcept {
+Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) noexcept {
   State& st = *state_;
-  // Acquire: pairs with the workers' release decrements, so when the count says a slot is free
-  // its release inside moodycamel's pop is visible to the push below.
-  if (occupied_.load(std::memory_order_acquire) >= options_.queue_capacity) {
-    return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
+  // Only this thread writes pushed_. popped_ is read again only when the last reading says the
+  // queue may be full. Acquire: pairs with the workers' release increments, so when the count
+  // says a slot is free its release inside moodycamel's pop is visible to the push below.
+  const std::uint32_t pushed = pushed_.load(std::memory_order_relaxed);
+  if (pushed - popped_seen_ >= options_.queue_capacity) {
+    popped_seen_ = popped_.load(std::memory_order_acquire);
+    if (pushed - popped_seen_ >= options_.queue_capacity) {
+      return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
+    }
   }
-  // Counted before the push so the count never goes below the queue's true occupancy. Relaxed:
-  // only this thread increments, and the push below publishes the request.
-  occupied_.fetch_add(1, std::memory_order_relaxed);
   if (!st.queue.TryPush(*st.submitter, request)) {
     // Only when workers preempted mid-pop pin blocks and the spare ones ran out (see the
     // design notes): refuse, as for a full queue, rather than lose the run.
-    occupied_.fetch_sub(1, std::memory_order_relaxed);
     return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
   }
-  // Dekker half S1; also publishes the push to the worker whose claim reads this increment.
-  st.claimable.fetch_add(1, std::memory_order_seq_cst);
-  st.WakeOneIdleWorker();
+  // Relaxed: a count for queued() and the capacity check, both on this thread's terms.
+  pushed_.store(pushed + 1, std::memory_order_relaxed);
+  ++st.unpublished;
+  // In a batch, the first run and every kWakeEvery-th publish what was pushed and wake a
+  // sleeper (so workers start while the batch is still being submitted); DoFlush() does the
+  // rest. With short jobs a worker finishes each run before the next arrives and sleeps in
+  // between: a wake-up (a system call) per run was the drain's main cost.
+  if (!defer_wake || st.deferred++ % State::kWakeEvery == 0) st.Publish();
   return OkStatus();
+}
+
+void ThreadPoolExecutor::State::Publish() noexcept {
+  if (unpublished == 0) return;
+  // Dekker half S1; also publishes the pushes to the workers whose claims read this increment.
+  claimable.fetch_add(unpublished, std::memory_order_seq_cst);
+  unpublished = 0;
+  WakeOneIdleWorker();
+}
+
+void ThreadPoolExecutor::DoFlush() noexcept {
+  State& st = *state_;
+  if (st.deferred == 0) return;
+  st.deferred = 0;
+  st.Publish();
+  // One sleeper per run not yet claimed, as many as there are: the wakes the runs would have
+  // had one by one, less those whose runs a worker already took. (A worker woken above that
+  // has not claimed yet may make one wake too many: it finds nothing and sleeps again.)
+  std::uint32_t waiting = st.claimable.load(std::memory_order_seq_cst);
+  while (waiting-- > 0 && st.WakeOneIdleWorker()) {
+  }
 }
 
 void ThreadPoolExecutor::DoShutdown(bool wait) noexcept { StopAndJoin(wait); }
@@ -532,6 +577,7 @@ void ThreadPoolExecutor::DoShutdown(bool wait) noexcept { StopAndJoin(wait); }
 void ThreadPoolExecutor::StopAndJoin(bool wait) noexcept {
   if (state_ == nullptr) return;
   State& st = *state_;
+  st.Publish();  // runs of a batch not yet flushed are still accepted runs
   // seq_cst: the workers' idle re-check reads it in the Dekker pair; release for the
   // "everything submitted is visible" edge described in Work().
   st.mode.store(wait ? State::kDrain : State::kDrop, std::memory_order_seq_cst);
@@ -548,7 +594,7 @@ InlineExecutor::~InlineExecutor() { Shutdown(/*wait=*/false); }
 
 Status InlineExecutor::DoStart() { return NewCompletionProducer(&producer_); }
 
-Status InlineExecutor::DoSubmit(const RunRequest& request) noexcept {
+Status InlineExecutor::DoSubmit(const RunRequest& request, bool /*defer_wake*/) noexcept {
   RunAndComplete(producer_, request);
   return OkStatus();
 }

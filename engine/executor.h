@@ -221,7 +221,19 @@ class Executor {
   // retry. kFailedPrecondition when not started (or shut down); kInvalidArgument when
   // request.fn is null or empty. Never allocates; never blocks (InlineExecutor runs the job
   // inside Submit() and takes as long as the job); the scheduler thread, never from a job.
-  [[nodiscard]] Status Submit(const RunRequest& request) noexcept;
+  //
+  // defer_wake = true: part of a batch. The executor may leave a sleeping worker asleep for
+  // now (a busy one takes the run when it finishes); Flush() after the batch wakes as many as
+  // the waiting runs need. A thread pool then makes one wake-up system call per batch, or per
+  // 32 runs of a long one, instead of one per run.
+  [[nodiscard]] Status Submit(const RunRequest& request, bool defer_wake = false) noexcept;
+
+  // Flush() — ends a batch of Submit(..., defer_wake = true): every run submitted so far will
+  // start without another call. Does nothing when not started. Never allocates, never blocks;
+  // the scheduler thread.
+  void Flush() noexcept {
+    if (started_) DoFlush();
+  }
 
   // Shutdown()
   //
@@ -268,7 +280,10 @@ class Executor {
   virtual Status DoStart() = 0;
   // DoSubmit(): `request` is checked and holds a completion slot. Return OK to accept it, or
   // kResourceExhausted when full (the slot is then released). Must not allocate or block.
-  virtual Status DoSubmit(const RunRequest& request) noexcept = 0;
+  // `defer_wake`: see Submit(); an executor may ignore it and start the run at once.
+  virtual Status DoSubmit(const RunRequest& request, bool defer_wake) noexcept = 0;
+  // DoFlush(): see Flush(). The default does nothing (for executors that ignore defer_wake).
+  virtual void DoFlush() noexcept {}
   // DoShutdown(): see Shutdown(). Called once after each successful DoStart(); a later
   // DoStart() must work again.
   virtual void DoShutdown(bool wait) noexcept = 0;
@@ -347,23 +362,31 @@ class ThreadPoolExecutor final : public Executor {
   // queued() — accepted runs no worker has taken yet (approximate). Never allocates, never
   // blocks; any thread.
   std::size_t queued() const noexcept {
-    // Relaxed: a statistic here; Submit()'s own read is the ordered one.
-    return occupied_.load(std::memory_order_relaxed);
+    // Relaxed: a statistic here; Submit()'s own reads are the ordered ones. Read popped_ first
+    // so that a pop racing with the reads cannot make the difference negative.
+    const std::uint32_t popped = popped_.load(std::memory_order_relaxed);
+    const std::uint32_t pushed = pushed_.load(std::memory_order_relaxed);
+    const std::uint32_t queued = pushed - popped;
+    return queued > (1u << 31) ? 0 : queued;
   }
 
  private:
   struct State;
 
   Status DoStart() override;
-  Status DoSubmit(const RunRequest& request) noexcept override;
+  Status DoSubmit(const RunRequest& request, bool defer_wake) noexcept override;
+  void DoFlush() noexcept override;
   void DoShutdown(bool wait) noexcept override;
   void StopAndJoin(bool wait) noexcept;
 
   const Options options_;
-  // Requests pushed and not yet popped by a worker (the queue's occupancy, and what
-  // queue_capacity bounds). Incremented by the scheduler thread before a push, decremented by a
-  // worker after its pop has released the slot.
-  std::atomic<std::uint32_t> occupied_{0};
+  // Requests pushed by the scheduler thread (its only writer) and popped by workers (each
+  // counted after its pop has released the slot): pushed_ - popped_ is the queue's occupancy,
+  // which queue_capacity bounds. Modulo 2^32. On separate cache lines: workers keep writing
+  // popped_, the scheduler thread pushed_.
+  alignas(64) std::atomic<std::uint32_t> pushed_{0};
+  std::uint32_t popped_seen_ = 0;  // the scheduler thread's last reading of popped_
+  alignas(64) std::atomic<std::uint32_t> popped_{0};
   // Workers, queue and wake-up state; exists from Start() to the end of Shutdown().
   std::unique_ptr<State> state_;
 };
@@ -386,7 +409,7 @@ class InlineExecutor final : public Executor {
 
  private:
   Status DoStart() override;
-  Status DoSubmit(const RunRequest& request) noexcept override;
+  Status DoSubmit(const RunRequest& request, bool defer_wake) noexcept override;
   void DoShutdown(bool wait) noexcept override;
 
   CompletionQueue::Producer producer_;

@@ -329,7 +329,12 @@ struct Scheduler::Impl {
   std::vector<std::uint32_t> free_inflight;
   std::unique_ptr<CompletionQueue> completions;  // made at Start(), sized for the executors
   CommandQueue commands;
-  std::vector<std::uint64_t> blocked;  // due jobs an executor had no room for, retried in order
+  // Due jobs an executor had no room for, retried in order: blocked[blocked_head..]. A cursor,
+  // not erase-from-front: a burst of a million due runs drains through a full executor in
+  // O(runs), each iteration taking what fits from the head.
+  std::vector<std::uint64_t> blocked;
+  std::size_t blocked_head = 0;
+  std::vector<Executor*> to_flush;  // executors given runs since the last FlushExecutors()
   std::vector<std::uint64_t> blocked_backlog;  // jobs whose next batch run could not be submitted
   bool executor_full = false;                  // a Submit() failed in this iteration
   std::int64_t primed_for = INT64_MIN;         // the deadline executors were last primed for
@@ -1609,8 +1614,14 @@ struct Scheduler::Impl {
     req.fn = j.current_fn();
     req.scheduled = scheduled;
     ++j.running;
-    Status st = ex->Submit(req);
-    if (st.ok()) return true;
+    // Deferred wake: FlushExecutors() wakes the workers once the iteration has submitted.
+    Status st = ex->Submit(req, /*defer_wake=*/true);
+    if (st.ok()) {
+      if (std::find(to_flush.begin(), to_flush.end(), ex) == to_flush.end()) {
+        to_flush.push_back(ex);
+      }
+      return true;
+    }
     // Full: nothing was queued; the caller keeps the run and retries after completions.
     --j.running;
     inflight[run_id] = InFlight{};
@@ -1879,11 +1890,24 @@ struct Scheduler::Impl {
     }
     // Jobs an executor had no room for go first, in their order; once an executor is full the
     // rest of this iteration's due jobs wait too (no retry storm), after the earlier ones.
-    if (!blocked.empty()) {
-      std::vector<std::uint64_t> retry;
-      retry.swap(blocked);
-      retry.insert(retry.end(), due.begin(), due.end());
-      due.swap(retry);
+    while (blocked_head < blocked.size() && !executor_full) {
+      const std::uint64_t key = blocked[blocked_head++];
+      const std::size_t before = blocked.size();
+      ProcessDueJob(key, now);
+      if (blocked.size() < blocked_head) {  // an inline job reset the scheduler's state
+        blocked_head = blocked.size();
+        break;
+      }
+      if (blocked.size() > before && blocked.back() == key) {
+        blocked.pop_back();  // still blocked: it stays at the head, not behind the others
+        --blocked_head;
+      }
+    }
+    if (blocked_head == blocked.size()) {
+      blocked.clear();
+      blocked_head = 0;
+      // A burst's worth of capacity is given back once it has drained.
+      if (blocked.capacity() > 65536) blocked.shrink_to_fit();
     }
     for (std::size_t i = 0; i < due.size(); ++i) {
       if (executor_full) {
@@ -1895,6 +1919,14 @@ struct Scheduler::Impl {
     due.clear();
   }
 
+  // Ends the batch of runs submitted since the last call: every executor that got one wakes
+  // the workers its runs need (Executor::Flush()). Called after each step that submits, before
+  // the loop sleeps or returns to a host.
+  void FlushExecutors() {
+    for (Executor* ex : to_flush) ex->Flush();
+    to_flush.clear();
+  }
+
   void RunOnce() {
     in_iteration = true;
     RetryStores(WallNow());
@@ -1903,11 +1935,13 @@ struct Scheduler::Impl {
     executor_full = false;
     DrainCompletions();
     if (!blocked_backlog.empty()) RetryBlockedBacklog(/*stop_when_full=*/true);
+    FlushExecutors();
     if (state.load() == SchedulerState::kRunning && !stopping) {
       ProcessDue();
     } else {
       due.clear();
     }
+    FlushExecutors();
     CommitBatches();
     AnswerHeld();
     DispatchEvents();
@@ -2005,6 +2039,7 @@ struct Scheduler::Impl {
       executor_full = false;
       DrainCompletions();
       RetryBlockedBacklog(/*stop_when_full=*/false);
+      FlushExecutors();
       DispatchEvents();
       if (inflight.size() == free_inflight.size()) continue;  // only blocked runs: retry now
       // Runs in flight: their completions wake the loop's waiter (sticky: none is lost). A
@@ -2034,6 +2069,7 @@ struct Scheduler::Impl {
     }
     DispatchBatch(out);
     out.clear();
+    FlushExecutors();
     for (auto& [alias, ex] : executors) ex->Shutdown(stop_wait);
     {
       std::lock_guard<std::mutex> lk(stopped_mu);
@@ -2056,6 +2092,7 @@ struct Scheduler::Impl {
         j.SettleFns();
       }
       blocked.clear();
+      blocked_head = 0;
       blocked_backlog.clear();
       due.clear();
       wheel = std::make_unique<TimingWheel<>>(wheel->capacity());

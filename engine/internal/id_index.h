@@ -2,18 +2,22 @@
 //
 // Design
 // ------
-// An open-addressing hash table with linear probing that stores only 32-bit words: each bucket
-// holds (slot + 1) in its upper 26 bits and a 6-bit tag of the key's hash in its lower 6 bits; 0
-// means empty. The key itself is not stored: the owner keeps the id next to the slot (the job
-// record), and the index asks for it through `KeyOf(slot)` only when a bucket's tag matches, so a
-// lookup touches one cache line of buckets and, usually, one job record. 4 bytes per bucket and
-// a load factor kept between 3/8 and 3/4 (after growth) cost 5.3–10.7 bytes per id.
+// An open-addressing hash table with linear probing whose buckets are 64-bit words: the upper
+// 32 bits hold the low 32 bits of the key's hash, the lower 32 bits hold slot + 1; 0 means
+// empty. The key itself is not stored: the owner keeps the id next to the slot (the job
+// record), and the index asks for it through `KeyOf(slot)` only when a bucket's 32 hash bits
+// match, so a lookup touches one cache line of buckets and, almost always, only the record it
+// is looking for. The stored hash also gives each entry's home bucket (hash & mask), so
+// deletion and growth never read a record: with ids held by a million scattered records, a
+// deletion that had to rehash its neighbours' ids (as when buckets held a 6-bit tag only) cost
+// a cache miss per neighbour and was the largest item of a burst drain's profile. 8 bytes per
+// bucket and a load factor kept between 3/8 and 3/4 (after growth) cost 10.7–21 bytes per id.
 //
 // Deletion shifts the following entries of the cluster back (no tombstones), so lookups never
 // degrade with churn and a long-lived scheduler needs no rehash.
 //
-// Invariants (checked by tests/engine/id_index_test.cc):
-//   * every stored slot appears in exactly one bucket;
+// Invariants (CheckInvariants(), run by tests/engine/id_index_test.cc after every operation):
+//   * every stored slot appears in exactly one bucket, with its key's hash;
 //   * an entry sits in the cluster that starts at or before its home bucket (hash & mask) with
 //     no empty bucket between home and it (what linear probing's lookup relies on);
 //   * size_ <= 3/4 of the bucket count; the bucket count is a power of two.
@@ -32,6 +36,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -64,32 +69,28 @@ inline std::uint64_t HashId(std::string_view s) noexcept {
 
 class IdIndex {
  public:
-  static constexpr std::uint32_t kMaxSlot = (1u << 26) - 2;  // 67 million ids
+  static constexpr std::uint32_t kMaxSlot = 0xFFFFFFFEu;
 
   std::size_t size() const noexcept { return size_; }
   std::size_t bucket_count() const noexcept { return buckets_.size(); }
-  std::size_t memory_bytes() const noexcept { return buckets_.capacity() * sizeof(std::uint32_t); }
+  std::size_t memory_bytes() const noexcept { return buckets_.capacity() * sizeof(std::uint64_t); }
 
   // Find() — the slot of `id`, or nullopt. KeyOf: std::string_view(std::uint32_t slot).
   template <typename KeyOf>
   std::optional<std::uint32_t> Find(std::string_view id, const KeyOf& key_of) const noexcept {
     if (size_ == 0) return std::nullopt;
-    const std::uint64_t h = HashId(id);
-    const std::uint32_t tag = Tag(h);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint32_t b = buckets_[i];
-      if (b == 0) return std::nullopt;
-      if ((b & kTagMask) == tag && key_of(SlotOf(b)) == id) return SlotOf(b);
-    }
+    const std::size_t i = Locate(id, key_of);
+    if (buckets_[i] == 0) return std::nullopt;
+    return SlotOf(buckets_[i]);
   }
 
   // Insert() — maps `id` (not present: check with Find() first) to `slot` (<= kMaxSlot).
   // Allocates when it grows (like every std container in the engine, running out of memory
-  // there ends the process).
+  // there ends the process). key_of is not called (kept for a uniform interface).
   template <typename KeyOf>
-  void Insert(std::string_view id, std::uint32_t slot, const KeyOf& key_of) {
-    if ((size_ + 1) * 4 > buckets_.size() * 3) Grow(key_of);
-    Place(HashId(id), slot);
+  void Insert(std::string_view id, std::uint32_t slot, const KeyOf& /*key_of*/) {
+    if ((size_ + 1) * 4 > buckets_.size() * 3) Grow();
+    Place(Bucket(Hash32(id), slot));
     ++size_;
   }
 
@@ -97,21 +98,14 @@ class IdIndex {
   template <typename KeyOf>
   bool Erase(std::string_view id, const KeyOf& key_of) noexcept {
     if (size_ == 0) return false;
-    const std::uint64_t h = HashId(id);
-    const std::uint32_t tag = Tag(h);
-    std::size_t i = h & mask_;
-    for (;; i = (i + 1) & mask_) {
-      const std::uint32_t b = buckets_[i];
-      if (b == 0) return false;
-      if ((b & kTagMask) == tag && key_of(SlotOf(b)) == id) break;
-    }
+    std::size_t hole = Locate(id, key_of);
+    if (buckets_[hole] == 0) return false;
     // Backward-shift deletion: move later entries of the cluster into the hole when the hole
-    // lies cyclically within [their home, their position).
-    std::size_t hole = i;
+    // lies cyclically within [their home, their position). Homes come from the stored hashes.
     for (std::size_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
-      const std::uint32_t b = buckets_[j];
+      const std::uint64_t b = buckets_[j];
       if (b == 0) break;
-      const std::size_t home = HashId(key_of(SlotOf(b))) & mask_;
+      const std::size_t home = HashOf(b) & mask_;
       if (((j - home) & mask_) >= ((j - hole) & mask_)) {
         buckets_[hole] = b;
         hole = j;
@@ -123,46 +117,89 @@ class IdIndex {
   }
 
   void Clear() noexcept {
-    std::fill(buckets_.begin(), buckets_.end(), 0u);
+    std::fill(buckets_.begin(), buckets_.end(), std::uint64_t{0});
     size_ = 0;
   }
 
   // ForEach() — f(slot) for every entry, in bucket order.
   template <typename F>
   void ForEach(const F& f) const {
-    for (std::uint32_t b : buckets_) {
+    for (std::uint64_t b : buckets_) {
       if (b != 0) f(SlotOf(b));
     }
   }
 
- private:
-  static constexpr std::uint32_t kTagBits = 6;
-  static constexpr std::uint32_t kTagMask = (1u << kTagBits) - 1;
-
-  static std::uint32_t Tag(std::uint64_t h) noexcept {
-    return static_cast<std::uint32_t>(h >> 58) & kTagMask;
-  }
-  static std::uint32_t SlotOf(std::uint32_t b) noexcept { return (b >> kTagBits) - 1; }
-
-  void Place(std::uint64_t h, std::uint32_t slot) noexcept {
-    std::size_t i = h & mask_;
-    while (buckets_[i] != 0) i = (i + 1) & mask_;
-    buckets_[i] = ((slot + 1) << kTagBits) | Tag(h);
-  }
-
+  // CheckInvariants() — the invariants listed at the top of this file, for tests: an empty
+  // string when they hold, else what is wrong. O(buckets × cluster length); calls key_of.
   template <typename KeyOf>
-  void Grow(const KeyOf& key_of) {
-    const std::size_t n = buckets_.empty() ? 16 : buckets_.size() * 2;
-    std::vector<std::uint32_t> old;
-    old.swap(buckets_);
-    buckets_.assign(n, 0u);
-    mask_ = n - 1;
-    for (std::uint32_t b : old) {
-      if (b != 0) Place(HashId(key_of(SlotOf(b))), SlotOf(b));
+  std::string CheckInvariants(const KeyOf& key_of) const {
+    if (buckets_.empty()) return size_ == 0 ? std::string() : "entries without buckets";
+    if ((buckets_.size() & mask_) != 0 || mask_ + 1 != buckets_.size()) {
+      return "bucket count is not a power of two matching the mask";
+    }
+    if (size_ * 4 > buckets_.size() * 3) return "load factor above 3/4";
+    std::size_t seen = 0;
+    std::vector<std::uint32_t> slots;
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      const std::uint64_t b = buckets_[i];
+      if (b == 0) continue;
+      ++seen;
+      slots.push_back(SlotOf(b));
+      if (HashOf(b) != Hash32(key_of(SlotOf(b)))) return "a bucket's hash is not its key's";
+      for (std::size_t k = HashOf(b) & mask_; k != i; k = (k + 1) & mask_) {
+        if (buckets_[k] == 0) return "an empty bucket between an entry's home and the entry";
+      }
+    }
+    if (seen != size_) return "size does not match the occupied buckets";
+    std::sort(slots.begin(), slots.end());
+    if (std::adjacent_find(slots.begin(), slots.end()) != slots.end()) {
+      return "a slot appears in two buckets";
+    }
+    return std::string();
+  }
+
+ private:
+  static std::uint32_t Hash32(std::string_view id) noexcept {
+    return static_cast<std::uint32_t>(HashId(id));
+  }
+  static std::uint64_t Bucket(std::uint32_t hash, std::uint32_t slot) noexcept {
+    return (std::uint64_t{hash} << 32) | (std::uint64_t{slot} + 1);
+  }
+  static std::uint32_t HashOf(std::uint64_t b) noexcept {
+    return static_cast<std::uint32_t>(b >> 32);
+  }
+  static std::uint32_t SlotOf(std::uint64_t b) noexcept {
+    return static_cast<std::uint32_t>(b) - 1;
+  }
+
+  // The bucket holding `id`, or the empty bucket that ends its probe sequence.
+  template <typename KeyOf>
+  std::size_t Locate(std::string_view id, const KeyOf& key_of) const noexcept {
+    const std::uint32_t h = Hash32(id);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const std::uint64_t b = buckets_[i];
+      if (b == 0 || (HashOf(b) == h && key_of(SlotOf(b)) == id)) return i;
     }
   }
 
-  std::vector<std::uint32_t> buckets_;
+  void Place(std::uint64_t bucket) noexcept {
+    std::size_t i = HashOf(bucket) & mask_;
+    while (buckets_[i] != 0) i = (i + 1) & mask_;
+    buckets_[i] = bucket;
+  }
+
+  void Grow() {
+    const std::size_t n = buckets_.empty() ? 16 : buckets_.size() * 2;
+    std::vector<std::uint64_t> old;
+    old.swap(buckets_);
+    buckets_.assign(n, std::uint64_t{0});
+    mask_ = n - 1;
+    for (std::uint64_t b : old) {
+      if (b != 0) Place(b);
+    }
+  }
+
+  std::vector<std::uint64_t> buckets_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };

@@ -592,7 +592,7 @@ class ManualExecutor final : public Executor {
 
  private:
   Status DoStart() override { return NewCompletionProducer(&producer_); }
-  Status DoSubmit(const RunRequest& r) noexcept override {
+  Status DoSubmit(const RunRequest& r, bool) noexcept override {
     if (pending_.size() == kCapacity) {
       return Status(StatusCode::kResourceExhausted, "manual executor is full");
     }
@@ -738,6 +738,69 @@ TEST(ThreadPoolExecutor, IdleWorkersSleepAndSubmitWakesExactlyOne) {
   clock.WaitForSleepers(4);  // and it goes back to sleep
   pool.Shutdown(true);
   EXPECT_EQ(clock.SleepingWaiters(), 0);
+}
+
+// A batch (defer_wake): the first run wakes one sleeper at once, the rest of the batch wakes no
+// one until Flush(), which wakes one sleeper per run still unclaimed: here every worker, as
+// each run blocks its worker.
+TEST(ThreadPoolExecutor, DeferredWakesWakeOneForTheBatchThenFlushWakesWhatTheRunsNeed) {
+  platform::SimClock clock;  // parked workers are visible in SleepingWaiters()
+  SchedulerSide sched;
+  ThreadPoolExecutor pool(/*threads=*/4, /*queue_capacity=*/16, clock);
+  ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+  clock.WaitForSleepers(4);
+
+  std::latch all_started(4);
+  std::latch gate(1);
+  JobFunction blocking = JobFunction::Bind([&] {
+    all_started.count_down();
+    gate.wait();
+  });
+  ASSERT_TRUE(pool.Submit(Request(0, blocking), /*defer_wake=*/true).ok());
+  EXPECT_EQ(clock.SleepingWaiters(), 3);  // the batch's first run woke one worker
+  for (std::uint64_t i = 1; i < 4; ++i) {
+    ASSERT_TRUE(pool.Submit(Request(i, blocking), /*defer_wake=*/true).ok());
+  }
+  // The three deferred runs are not even claimable yet: a worker that is awake finishes its
+  // run (blocked here) before it looks again, and the sleepers were not woken.
+  EXPECT_EQ(clock.SleepingWaiters(), 3);
+  pool.Flush();
+  // The four runs can only all start if Flush() woke the three sleepers (each run blocks).
+  all_started.wait();
+  EXPECT_EQ(pool.running(), 4u);
+  gate.count_down();
+  ASSERT_TRUE(sched.AwaitDone(4));
+  pool.Flush();  // nothing deferred: does nothing
+  clock.WaitForSleepers(4);
+  pool.Shutdown(true);
+}
+
+// A long batch publishes and wakes every 32 runs without waiting for Flush(), and a run left
+// unflushed at Shutdown() still runs (wait) or is dropped with a completion (no wait): a
+// forgotten Flush() never loses a run.
+TEST(ThreadPoolExecutor, LongBatchesStartBeforeFlushAndShutdownKeepsUnflushedRuns) {
+  for (const bool wait : {true, false}) {
+    SCOPED_TRACE(wait ? "Shutdown(wait=true)" : "Shutdown(wait=false)");
+    SchedulerSide sched({.capacity = 4096, .max_producers = 2});
+    ThreadPoolExecutor pool(/*threads=*/2, /*queue_capacity=*/4096, platform::SystemClock());
+    ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+    std::atomic<int> runs{0};
+    JobFunction quick = JobFunction::Bind([&] { runs.fetch_add(1); });
+    constexpr int kBatch = 1000;
+    for (int i = 0; i < kBatch; ++i) {
+      ASSERT_TRUE(pool.Submit(Request(i, quick), /*defer_wake=*/true).ok());
+    }
+    // Without Flush(): everything up to the last group of 32 gets run.
+    ASSERT_TRUE(sched.AwaitDone(kBatch - 31)) << "got " << sched.done.size();
+    ASSERT_TRUE(pool.Submit(Request(kBatch, quick), /*defer_wake=*/true).ok());
+    pool.Shutdown(wait);
+    sched.Drain();
+    ASSERT_EQ(sched.done.size(), static_cast<std::size_t>(kBatch + 1));
+    if (wait) {
+      EXPECT_EQ(runs.load(), kBatch + 1);
+    }
+    EXPECT_EQ(sched.completions.outstanding(), 0u);
+  }
 }
 
 TEST(ThreadPoolExecutor, PrimeWakesOneSleepingWorkerToPollAndItSleepsAgainAfterwards) {

@@ -216,7 +216,7 @@ class HeldExecutor final : public Executor {
 
  private:
   Status DoStart() override { return NewCompletionProducer(&producer_); }
-  Status DoSubmit(const RunRequest& request) noexcept override {
+  Status DoSubmit(const RunRequest& request, bool) noexcept override {
     held_.push_back(request);
     return OkStatus();
   }
