@@ -342,23 +342,28 @@ struct ThreadPoolExecutor::State {
   // Makes the `unpublished` pushes claimable and wakes a sleeper. Scheduler thread.
   void Publish() noexcept;
 
+  // Layout: what the workers write (claimable; the queue's own counters) sits on cache lines
+  // of its own, away from what the scheduler thread reads on every submission; sharing a line
+  // with `claimable` made each submission wait for the line a worker had just claimed from.
+
+  // Scheduler thread (workers read `owner` and, rarely, `mode` and `primed`).
   ThreadPoolExecutor& owner;
-  RequestQueue queue;
   std::unique_ptr<RequestQueue::Producer> submitter;  // the scheduler thread's
   std::unique_ptr<Worker[]> workers;
   std::size_t worker_count = 0;
-  // Requests pushed and not yet claimed by a worker (see the design notes).
-  std::atomic<std::uint32_t> claimable{0};
-  // Workers polling because of Prime(): at most one, so that with the scheduler spinning too
-  // no more threads poll than a 2-core machine has cores. Relaxed: a heuristic.
-  std::atomic<std::uint32_t> primed{0};
-  // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
-  std::atomic<std::uint32_t> mode{kRunning};
   // Runs submitted with defer_wake since the last DoFlush(), and pushes not yet counted in
   // `claimable` (scheduler thread only).
   static constexpr std::uint32_t kWakeEvery = 32;
   std::uint32_t deferred = 0;
   std::uint32_t unpublished = 0;
+  // Workers polling because of Prime(): at most one, so that with the scheduler spinning too
+  // no more threads poll than a 2-core machine has cores. Relaxed: a heuristic.
+  std::atomic<std::uint32_t> primed{0};
+  // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
+  std::atomic<std::uint32_t> mode{kRunning};
+  // Requests pushed and not yet claimed by a worker (see the design notes).
+  alignas(64) std::atomic<std::uint32_t> claimable{0};
+  alignas(64) RequestQueue queue;
 };
 
 void ThreadPoolExecutor::State::Work(Worker& w) noexcept {

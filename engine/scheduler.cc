@@ -1891,6 +1891,7 @@ struct Scheduler::Impl {
     // Jobs an executor had no room for go first, in their order; once an executor is full the
     // rest of this iteration's due jobs wait too (no retry storm), after the earlier ones.
     while (blocked_head < blocked.size() && !executor_full) {
+      PrefetchDue(blocked, blocked_head);
       const std::uint64_t key = blocked[blocked_head++];
       const std::size_t before = blocked.size();
       ProcessDueJob(key, now);
@@ -1914,9 +1915,26 @@ struct Scheduler::Impl {
         blocked.push_back(due[i]);
         continue;
       }
+      PrefetchDue(due, i);
       ProcessDueJob(due[i], now);
     }
     due.clear();
+  }
+
+  // Processing a due job touches its record and, when it is removed (a one-shot job), its
+  // id-index bucket: both random in memory with many jobs. Prefetching the record kDueAhead
+  // jobs ahead, then the bucket (which needs the id from the record) half as far ahead, hides
+  // those misses; a burst drain spent a fifth of its time waiting for index buckets.
+  void PrefetchDue(const std::vector<std::uint64_t>& keys, std::size_t i) {
+    static constexpr std::size_t kDueAhead = 16;
+    if (i + kDueAhead < keys.size()) {
+      const std::uint32_t slot = SlotOfKey(keys[i + kDueAhead]);
+      if (slot < table.records()) __builtin_prefetch(&table[slot]);
+    }
+    if (i + kDueAhead / 2 < keys.size()) {
+      const std::uint32_t slot = SlotOfKey(keys[i + kDueAhead / 2]);
+      if (slot < table.records()) index.Prefetch(table[slot].id);
+    }
   }
 
   // Ends the batch of runs submitted since the last call: every executor that got one wakes
