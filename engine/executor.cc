@@ -339,8 +339,11 @@ struct ThreadPoolExecutor::State {
   void Work(Worker& w) noexcept;
   // Wakes one sleeping worker, if any is asleep; false when none was.
   bool WakeOneIdleWorker() noexcept;
-  // Makes the `unpublished` pushes claimable and wakes a sleeper. Scheduler thread.
-  void Publish() noexcept;
+  // Pushes the staged runs (in order, in one bulk push when it fits), makes them claimable and
+  // wakes a sleeper. False when some stay staged: the queue's spare blocks are pinned by
+  // workers in the middle of a pop (see the design notes); a later call pushes them. Scheduler
+  // thread.
+  bool Publish() noexcept;
 
   // Layout: what the workers write (claimable; the queue's own counters) sits on cache lines
   // of its own, away from what the scheduler thread reads on every submission; sharing a line
@@ -355,7 +358,10 @@ struct ThreadPoolExecutor::State {
   // `claimable` (scheduler thread only).
   static constexpr std::uint32_t kWakeEvery = 32;
   std::uint32_t deferred = 0;
-  std::uint32_t unpublished = 0;
+  // Runs accepted and not yet pushed, in order: a batch is pushed kWakeEvery at a time, so
+  // the queue's tail (a line the workers' pops keep writing) is written once per group.
+  std::uint32_t staged_count = 0;
+  RunRequest staged[kWakeEvery];
   // Workers polling because of Prime(): at most one, so that with the scheduler spinning too
   // no more threads poll than a 2-core machine has cores. Relaxed: a heuristic.
   std::atomic<std::uint32_t> primed{0};
@@ -530,9 +536,10 @@ Status ThreadPoolExecutor::DoStart() {
 
 Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) noexcept {
   State& st = *state_;
-  // Only this thread writes pushed_. popped_ is read again only when the last reading says the
-  // queue may be full. Acquire: pairs with the workers' release increments, so when the count
-  // says a slot is free its release inside moodycamel's pop is visible to the push below.
+  // Only this thread writes pushed_ (it counts staged runs too). popped_ is read again only
+  // when the last reading says the queue may be full. Acquire: pairs with the workers' release
+  // increments, so when the count says a slot is free its release inside moodycamel's pop is
+  // visible to the push.
   const std::uint32_t pushed = pushed_.load(std::memory_order_relaxed);
   if (pushed - popped_seen_ >= options_.queue_capacity) {
     popped_seen_ = popped_.load(std::memory_order_acquire);
@@ -540,41 +547,59 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
       return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
     }
   }
-  if (!st.queue.TryPush(*st.submitter, request)) {
-    // Only when workers preempted mid-pop pin blocks and the spare ones ran out (see the
-    // design notes): refuse, as for a full queue, rather than lose the run.
-    return Status(StatusCode::kResourceExhausted, "thread pool queue is full");
+  // Only when workers preempted mid-pop pin blocks and the spare ones ran out (see the design
+  // notes): refuse, as for a full queue, rather than lose the run.
+  const Status pinned(StatusCode::kResourceExhausted, "thread pool queue is full");
+  if (st.staged_count == State::kWakeEvery && !st.Publish() &&
+      st.staged_count == State::kWakeEvery) {
+    return pinned;
+  }
+  st.staged[st.staged_count++] = request;
+  // In a batch, the first run and every kWakeEvery-th push what is staged and wake a sleeper
+  // (so workers start while the batch is still being submitted); DoFlush() does the rest. With
+  // short jobs a worker finishes each run before the next arrives and sleeps in between: a
+  // wake-up (a system call) per run was the drain's main cost.
+  if (!defer_wake || st.deferred++ % State::kWakeEvery == 0) {
+    if (!st.Publish() && !defer_wake) {
+      // Not deferred: the caller expects the run to be under way without a Flush(). Take it
+      // back (it is the last staged) and refuse it.
+      --st.staged_count;
+      return pinned;
+    }
   }
   // Relaxed: a count for queued() and the capacity check, both on this thread's terms.
   pushed_.store(pushed + 1, std::memory_order_relaxed);
-  ++st.unpublished;
-  // In a batch, the first run and every kWakeEvery-th publish what was pushed and wake a
-  // sleeper (so workers start while the batch is still being submitted); DoFlush() does the
-  // rest. With short jobs a worker finishes each run before the next arrives and sleeps in
-  // between: a wake-up (a system call) per run was the drain's main cost.
-  if (!defer_wake || st.deferred++ % State::kWakeEvery == 0) st.Publish();
   return OkStatus();
 }
 
-void ThreadPoolExecutor::State::Publish() noexcept {
-  if (unpublished == 0) return;
+bool ThreadPoolExecutor::State::Publish() noexcept {
+  if (staged_count == 0) return true;
+  std::uint32_t n = staged_count;
+  if (!queue.TryPushBulk(*submitter, staged, n)) {
+    n = 0;
+    while (n < staged_count && queue.TryPush(*submitter, staged[n])) ++n;
+    std::copy(staged + n, staged + staged_count, staged);
+  }
+  staged_count -= n;
+  if (n == 0) return false;
   // Dekker half S1; also publishes the pushes to the workers whose claims read this increment.
-  claimable.fetch_add(unpublished, std::memory_order_seq_cst);
-  unpublished = 0;
+  claimable.fetch_add(n, std::memory_order_seq_cst);
   WakeOneIdleWorker();
+  return staged_count == 0;
 }
 
-void ThreadPoolExecutor::DoFlush() noexcept {
+bool ThreadPoolExecutor::DoFlush() noexcept {
   State& st = *state_;
-  if (st.deferred == 0) return;
+  if (st.deferred == 0 && st.staged_count == 0) return true;
   st.deferred = 0;
-  st.Publish();
+  const bool all = st.Publish();
   // One sleeper per run not yet claimed, as many as there are: the wakes the runs would have
   // had one by one, less those whose runs a worker already took. (A worker woken above that
   // has not claimed yet may make one wake too many: it finds nothing and sleeps again.)
   std::uint32_t waiting = st.claimable.load(std::memory_order_seq_cst);
   while (waiting-- > 0 && st.WakeOneIdleWorker()) {
   }
+  return all;
 }
 
 void ThreadPoolExecutor::DoShutdown(bool wait) noexcept { StopAndJoin(wait); }
@@ -582,7 +607,9 @@ void ThreadPoolExecutor::DoShutdown(bool wait) noexcept { StopAndJoin(wait); }
 void ThreadPoolExecutor::StopAndJoin(bool wait) noexcept {
   if (state_ == nullptr) return;
   State& st = *state_;
-  st.Publish();  // runs of a batch not yet flushed are still accepted runs
+  // Runs of a batch not yet flushed are accepted runs: hand them over first. Only pinned
+  // blocks can hold them back, and the workers (still running) release those.
+  while (!st.Publish()) engine_internal::YieldThread();
   // seq_cst: the workers' idle re-check reads it in the Dekker pair; release for the
   // "everything submitted is visible" edge described in Work().
   st.mode.store(wait ? State::kDrain : State::kDrop, std::memory_order_seq_cst);

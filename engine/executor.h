@@ -229,11 +229,12 @@ class Executor {
   [[nodiscard]] Status Submit(const RunRequest& request, bool defer_wake = false) noexcept;
 
   // Flush() — ends a batch of Submit(..., defer_wake = true): every run submitted so far will
-  // start without another call. Does nothing when not started. Never allocates, never blocks;
-  // the scheduler thread.
-  void Flush() noexcept {
-    if (started_) DoFlush();
-  }
+  // start without another call, unless it returns false. False (rare) when some runs could
+  // not be handed to the workers yet: a thread pool's queue had no free block because workers
+  // preempted in the middle of a pop hold them; call Flush() again after the next completion
+  // (the scheduler does). True when not started. Never allocates, never blocks; the scheduler
+  // thread.
+  bool Flush() noexcept { return started_ ? DoFlush() : true; }
 
   // Shutdown()
   //
@@ -283,7 +284,7 @@ class Executor {
   // `defer_wake`: see Submit(); an executor may ignore it and start the run at once.
   virtual Status DoSubmit(const RunRequest& request, bool defer_wake) noexcept = 0;
   // DoFlush(): see Flush(). The default does nothing (for executors that ignore defer_wake).
-  virtual void DoFlush() noexcept {}
+  virtual bool DoFlush() noexcept { return true; }
   // DoShutdown(): see Shutdown(). Called once after each successful DoStart(); a later
   // DoStart() must work again.
   virtual void DoShutdown(bool wait) noexcept = 0;
@@ -315,7 +316,9 @@ class Executor {
   // orders them), so plain pointers suffice.
   CompletionQueue* completions_ = nullptr;
   platform::Waiter* scheduler_waiter_ = nullptr;
-  std::atomic<std::uint32_t> running_{0};
+  // Written by every worker around every run: on a cache line of its own, so that Submit()'s
+  // reads of the fields above do not wait for a line a worker just wrote.
+  alignas(64) std::atomic<std::uint32_t> running_{0};
 };
 
 // ThreadPoolExecutor
@@ -375,7 +378,7 @@ class ThreadPoolExecutor final : public Executor {
 
   Status DoStart() override;
   Status DoSubmit(const RunRequest& request, bool defer_wake) noexcept override;
-  void DoFlush() noexcept override;
+  bool DoFlush() noexcept override;
   void DoShutdown(bool wait) noexcept override;
   void StopAndJoin(bool wait) noexcept;
 

@@ -1940,9 +1940,14 @@ struct Scheduler::Impl {
   // Ends the batch of runs submitted since the last call: every executor that got one wakes
   // the workers its runs need (Executor::Flush()). Called after each step that submits, before
   // the loop sleeps or returns to a host.
+  // An executor whose Flush() could not hand everything over (rare: see Executor::Flush())
+  // stays listed and is flushed again next time; the loop then sleeps at most a millisecond.
   void FlushExecutors() {
-    for (Executor* ex : to_flush) ex->Flush();
-    to_flush.clear();
+    std::size_t kept = 0;
+    for (Executor* ex : to_flush) {
+      if (!ex->Flush()) to_flush[kept++] = ex;
+    }
+    to_flush.resize(kept);
   }
 
   void RunOnce() {
@@ -1986,6 +1991,7 @@ struct Scheduler::Impl {
       const std::int64_t until = *retry - clock->WallMicros();
       if (until < wait_us) wait_us = until < 0 ? 0 : until;
     }
+    if (!to_flush.empty() && wait_us > 1000) wait_us = 1000;  // runs still to hand over
     return now_mono + platform::Delay::Micros(wait_us);
   }
 

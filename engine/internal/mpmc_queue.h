@@ -161,6 +161,14 @@ class MpmcQueue {
     return queue_.try_enqueue(producer.token_, item);
   }
 
+  // TryPushBulk() — pushes items[0..n) in order, all or none: false (nothing pushed) when the
+  // preallocated blocks cannot take them all. One publication of the producer's tail for the
+  // whole group. Never allocates, never blocks; the thread using `producer`.
+  bool TryPushBulk(Producer& producer, const T* items, std::size_t n) noexcept {
+    [[maybe_unused]] TsanIgnoreWrites ignore_slot_reuse;  // see "ThreadSanitizer" above
+    return queue_.try_enqueue_bulk(producer.token_, items, n);
+  }
+
   // TryPop() — false when the queue looked empty. The popped slot is released (reusable by its
   // producer) before this returns. Never allocates, never blocks; the thread using `consumer`.
   bool TryPop(Consumer& consumer, T& out) noexcept {
