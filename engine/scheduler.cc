@@ -122,7 +122,9 @@ struct Command {
   };
   Kind kind = Kind::kWakeup;
   JobSpec spec;
-  JobChanges changes;
+  // kModify: the caller's changes. ModifyJob() waits for its answer, so they outlive the
+  // command; a pointer keeps the JobChanges (288 bytes) out of every queued add.
+  JobChanges* changes = nullptr;
   std::unique_ptr<Trigger> trigger;
   std::string id;
   std::string jobstore;
@@ -1417,7 +1419,7 @@ struct Scheduler::Impl {
     Reply& r = out ? *out : c.reply ? *c.reply : scratch;
     switch (c.kind) {
       case Command::Kind::kAdd: r.status = AddJob(c.spec, running, &r.id); break;
-      case Command::Kind::kModify: r.status = Modify(c.id, c.jobstore, c.changes, running); break;
+      case Command::Kind::kModify: r.status = Modify(c.id, c.jobstore, *c.changes, running); break;
       case Command::Kind::kReschedule:
         r.status = Reschedule(c.id, c.jobstore, std::move(c.trigger), running);
         break;
@@ -1472,7 +1474,8 @@ struct Scheduler::Impl {
         Log(LogLevel::kError, "AddJobAsync: job \"%s\" not added: %s", c.spec.id.c_str(),
             r.status.message());
       }
-      delete &c;
+      c = Command{};  // frees what the job did not take over; reused by AddJobAsync
+      if (!commands.GiveSpare(&c)) delete &c;
       return;
     }
     if (c.reply) c.reply->Complete();
@@ -1511,6 +1514,11 @@ struct Scheduler::Impl {
       const std::size_t n = commands.TryDequeueBulk(batch, 64);
       if (n == 0) break;
       since_commit += n;
+      // An add looks its id up (duplicates) and inserts it: with many jobs each is a cache miss
+      // in the id index, so start loading the whole batch's buckets before applying any.
+      for (std::size_t i = 0; i < n; ++i) {
+        if (batch[i]->kind == Command::Kind::kAdd) index.Prefetch(batch[i]->spec.id);
+      }
       for (std::size_t i = 0; i < n; ++i) {
         // A call's events are delivered before the call returns (APScheduler dispatches them
         // in the calling thread), and its changes are committed to persistent stores: dispatch,
@@ -2181,6 +2189,7 @@ Scheduler::Scheduler(SchedulerOptions options)
 Scheduler::~Scheduler() {
   if (state() != SchedulerState::kStopped) (void)Shutdown(true);
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->commands.TakeAllSpares([](Command* c) { delete c; });
 }
 
 SchedulerState Scheduler::state() const { return impl_->state.load(); }
@@ -2586,19 +2595,22 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
     return r;
   }
   if (spec.id.empty()) spec.id = m.GenerateId();
-  // When does it first run? That decides whether the sleeping loop must be woken.
-  const Instant now = m.WallNow();
+  // When does it first run? That decides whether the sleeping loop must be woken. (The clock
+  // is read only when the answer depends on it.)
   std::optional<Instant> first;
   switch (spec.next_run_time.kind) {
-    case NextRunTime::Kind::kNow: first = now; break;
+    case NextRunTime::Kind::kNow: first = m.WallNow(); break;
     case NextRunTime::Kind::kAt: first = spec.next_run_time.at; break;
     case NextRunTime::Kind::kPaused: break;
-    case NextRunTime::Kind::kFromTrigger:
+    case NextRunTime::Kind::kFromTrigger: {
+      const Instant now = m.WallNow();
       first = spec.trigger ? spec.trigger->Next(std::nullopt, now) : std::optional<Instant>(now);
       break;
+    }
   }
   std::string id = spec.id;
-  auto* c = new Command;
+  Command* c = m.commands.TakeSpare();
+  if (c == nullptr) c = new Command;
   c->kind = Command::Kind::kAdd;
   c->spec = std::move(spec);
   c->owned = true;
@@ -2644,7 +2656,7 @@ Reply& Run(Scheduler::Impl& m, Command& c, Reply& r) {
 
 Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {
   Command c = JobCommand(Command::Kind::kModify, id, jobstore);
-  c.changes = std::move(changes);
+  c.changes = &changes;
   Reply r;
   return Run(*impl_, c, r).status;
 }
