@@ -548,11 +548,12 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
     }
   }
   // Only when workers preempted mid-pop pin blocks and the spare ones ran out (see the design
-  // notes): refuse, as for a full queue, rather than lose the run.
-  const Status pinned(StatusCode::kResourceExhausted, "thread pool queue is full");
+  // notes): refuse, as for a full queue, rather than lose the run. (A function, not a local:
+  // a Status is 248 bytes, too many to build on every submission.)
+  auto pinned = [] { return Status(StatusCode::kResourceExhausted, "thread pool queue is full"); };
   if (st.staged_count == State::kWakeEvery && !st.Publish() &&
       st.staged_count == State::kWakeEvery) {
-    return pinned;
+    return pinned();
   }
   st.staged[st.staged_count++] = request;
   // In a batch, the first run and every kWakeEvery-th push what is staged and wake a sleeper
@@ -564,7 +565,7 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
       // Not deferred: the caller expects the run to be under way without a Flush(). Take it
       // back (it is the last staged) and refuse it.
       --st.staged_count;
-      return pinned;
+      return pinned();
     }
   }
   // Relaxed: a count for queued() and the capacity check, both on this thread's terms.

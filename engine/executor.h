@@ -383,15 +383,15 @@ class ThreadPoolExecutor final : public Executor {
   void StopAndJoin(bool wait) noexcept;
 
   const Options options_;
+  // Workers, queue and wake-up state; exists from Start() to the end of Shutdown().
+  std::unique_ptr<State> state_;
   // Requests pushed by the scheduler thread (its only writer) and popped by workers (each
   // counted after its pop has released the slot): pushed_ - popped_ is the queue's occupancy,
   // which queue_capacity bounds. Modulo 2^32. On separate cache lines: workers keep writing
-  // popped_, the scheduler thread pushed_.
+  // popped_, the scheduler thread pushed_ (and reads the fields above on every submission).
   alignas(64) std::atomic<std::uint32_t> pushed_{0};
   std::uint32_t popped_seen_ = 0;  // the scheduler thread's last reading of popped_
-  alignas(64) std::atomic<std::uint32_t> popped_{0};
-  // Workers, queue and wake-up state; exists from Start() to the end of Shutdown().
-  std::unique_ptr<State> state_;
+  alignas(64) std::atomic<std::uint32_t> popped_{0};  // last: nothing shares its line
 };
 
 // InlineExecutor

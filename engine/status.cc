@@ -48,7 +48,7 @@ const char* ToString(StatusCode code) noexcept {
   return "Unknown";
 }
 
-Status::Status(StatusCode code, std::string_view message) noexcept : code_(code), message_{} {
+Status::Status(StatusCode code, std::string_view message) noexcept : code_(code) {
   std::size_t n = message.size() < kMaxMessage ? message.size() : kMaxMessage;
   std::memcpy(message_, message.data(), n);
   message_[n] = '\0';
