@@ -58,6 +58,17 @@
 // another worker took first just goes back to sleep. Scanning is O(threads) loads, no RMW on
 // busy workers' lines.
 //
+// Batches (Submit(..., defer_wake = true), then Flush()). The scheduler thread submits a whole
+// pass of due runs at once. Runs are staged (up to kWakeEvery = 32) and pushed with one bulk
+// enqueue, then published with one `claimable` increment followed by one S2 scan (the same
+// Dekker pair as above, per group instead of per run): at a group's first run, at every 32nd,
+// and at Flush(). Flush() also wakes one more sleeper per run still unclaimed, so a batch of
+// long runs gets the workers single submissions would have had. Every published group does an
+// S2 scan, so no published run is left with every worker asleep; staged runs are published by
+// Flush() at the latest, or by StopAndJoin() before the mode store. If a bulk push finds no
+// free block (the pinned-block case under "Counters"), the runs are pushed one by one and the
+// rest stay staged; Flush() returns false and the caller flushes again later.
+//
 // Why workers pop one request at a time (no bulk dequeue): a worker that grabbed a batch would
 // sit on runs behind a long job while other workers sleep. The scheduler's side does drain
 // completions in bulk (CompletionQueue::TryDequeueBulk).

@@ -324,10 +324,12 @@ class Executor {
 // ThreadPoolExecutor
 //
 // `threads` workers, started by Start() and never grown or shrunk, take runs from a lock-free
-// queue of `queue_capacity` entries. An idle worker sleeps on its own platform Waiter (no spin,
-// no mutex) and Submit() wakes exactly one sleeping worker, if any; a busy worker takes the next
-// run without sleeping. The design (queue, wake-up protocol, shutdown) is described at the top
-// of executor.cc.
+// queue of `queue_capacity` entries. An idle worker polls for `idle_spin_us`, then sleeps on its
+// own platform Waiter (no mutex), and Submit() wakes exactly one sleeping worker, if any; a busy
+// worker takes the next run without sleeping. In a batch (Submit(..., defer_wake = true)) runs
+// are pushed and a sleeper woken once per 32, and Flush() wakes one sleeper per run still
+// waiting. The design (queue, wake-up protocol, batches, shutdown) is described at the top of
+// executor.cc.
 //
 //   aps::ThreadPoolExecutor pool({.threads = 8, .queue_capacity = 1024}, clock);
 class ThreadPoolExecutor final : public Executor {
