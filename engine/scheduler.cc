@@ -2104,6 +2104,9 @@ struct Scheduler::Impl {
     out.clear();
     FlushExecutors();
     for (auto& [alias, ex] : executors) ex->Shutdown(stop_wait);
+    // Shutdown() hands over whatever a failed Flush() left; and an executor may be removed
+    // while stopped, so none may stay listed.
+    to_flush.clear();
     {
       std::lock_guard<std::mutex> lk(stopped_mu);
       DrainCompletions();
