@@ -207,6 +207,10 @@ class HeldExecutor final : public Executor {
   const char* kind() const noexcept override { return "held"; }
 
   std::size_t held() const { return held_.size(); }
+  // Flush() calls seen, and how many more of them report runs not yet handed over (as a thread
+  // pool does when its queue's blocks are pinned).
+  int flushes = 0;
+  int refuse_flushes = 0;
   void RunNext() {
     ASSERT_FALSE(held_.empty());
     const RunRequest r = held_.front();
@@ -219,6 +223,12 @@ class HeldExecutor final : public Executor {
   Status DoSubmit(const RunRequest& request, bool) noexcept override {
     held_.push_back(request);
     return OkStatus();
+  }
+  bool DoFlush() noexcept override {
+    ++flushes;
+    if (refuse_flushes == 0) return true;
+    --refuse_flushes;
+    return false;
   }
   void DoShutdown(bool wait) noexcept override {
     while (!held_.empty()) {
@@ -1680,6 +1690,42 @@ class SchedulerMaxInstances : public HostDriven {
   HeldExecutor* held_ = nullptr;  // owned by s_
   std::vector<Instant> runs_;     // wall time of each run
 };
+
+// The scheduler submits a pass's runs as a batch and flushes each executor it used; an executor
+// whose Flush() could not hand everything over is flushed again on later iterations (until it
+// can), and never after it was shut down and removed.
+TEST_F(SchedulerMaxInstances, AnExecutorWhoseFlushFailsIsFlushedAgainUntilItSucceeds) {
+  ASSERT_OK(s_->Start());
+  AddHeld("j", "interval(seconds=10)");
+  held_->refuse_flushes = 2;
+  RunUntil(T(10));
+  EXPECT_EQ(held_->held(), 1u);
+  const int after_submit = held_->flushes;
+  EXPECT_GE(after_submit, 1);
+  ASSERT_OK(s_->RunDue());  // nothing new submitted, but the last flush failed
+  ASSERT_OK(s_->RunDue());
+  EXPECT_EQ(held_->refuse_flushes, 0);
+  const int settled = held_->flushes;
+  ASSERT_OK(s_->RunDue());  // flushed successfully: not listed any more
+  EXPECT_EQ(held_->flushes, settled);
+  EXPECT_GE(settled, after_submit + 1);
+
+  // A flush still failing at shutdown: the executor is shut down (which hands everything over)
+  // and may then be removed; a restarted scheduler does not touch it (ASan would say).
+  held_->RunNext();
+  held_->refuse_flushes = 1000;
+  RunUntil(T(20));  // submits the T(20) run; its flush fails
+  EXPECT_EQ(held_->held(), 1u);
+  const int refused = held_->flushes;
+  ASSERT_OK(s_->Shutdown(/*wait=*/false));
+  EXPECT_GT(held_->flushes, refused);  // flushed once more on the way down
+  held_ = nullptr;
+  ASSERT_OK(s_->RemoveExecutor("held"));
+  ASSERT_OK(s_->AddExecutor("held", std::make_unique<HeldExecutor>(clock_)));
+  ASSERT_OK(s_->Start());
+  ASSERT_OK(s_->RunDue());
+  ASSERT_OK(s_->Shutdown(/*wait=*/false));
+}
 
 TEST_F(SchedulerMaxInstances, ARunDueWhileTheLastIsStillRunningIsDroppedWithJobMaxInstances) {
   ASSERT_OK(s_->Start());
