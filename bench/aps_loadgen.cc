@@ -254,6 +254,19 @@ int Throughput(const Args& a) {
 }
 
 // --- addrate -----------------------------------------------------------------------------
+// The addrate line: the fields both stores report, then `extra` (already formatted, starting
+// with a space, or empty), then the check.
+void PrintAddRate(std::int64_t n, std::int64_t t0, std::int64_t added, std::int64_t absorbed,
+                  std::size_t heap0, std::size_t heap1, const std::string& extra, bool ok) {
+  std::printf(
+      "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
+      "absorb_seconds=%.3f heap_bytes_per_job=%.0f%s check=%s\n",
+      static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
+      static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
+      static_cast<double>(heap1 - heap0) / static_cast<double>(n), extra.c_str(),
+      ok ? "ok" : "FAILED");
+}
+
 int AddRate(const Args& a) {
   const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
   const StoreChoice store = Store(a);
@@ -287,13 +300,7 @@ int AddRate(const Args& a) {
     const std::int64_t absorbed = WallUs();
     const std::size_t heap1 = HeapInUse();
     const bool ok = s.job_count() == static_cast<std::size_t>(n);
-    std::printf(
-        "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
-        "absorb_seconds=%.3f "
-        "heap_bytes_per_job=%.0f check=%s\n",
-        static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
-        static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
-        static_cast<double>(heap1 - heap0) / static_cast<double>(n), ok ? "ok" : "FAILED");
+    PrintAddRate(n, t0, added, absorbed, heap0, heap1, "", ok);
     (void)s.Shutdown(false);
     return ok ? 0 : 1;
   }
@@ -316,14 +323,10 @@ int AddRate(const Args& a) {
     if (c.ok()) stored = *c;
   }
   const bool ok = st.ok() && stored == static_cast<std::size_t>(n);
-  std::printf(
-      "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
-      "absorb_seconds=%.3f heap_bytes_per_job=%.0f in_memory=%zu stored=%zu "
-      "store_disk_bytes_per_job=%.0f%s check=%s\n",
-      static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
-      static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
-      static_cast<double>(heap1 - heap0) / static_cast<double>(n), in_memory, stored,
-      DiskBytes(store) / static_cast<double>(n), store.Tag().c_str(), ok ? "ok" : "FAILED");
+  char extra[160];
+  std::snprintf(extra, sizeof(extra), " in_memory=%zu stored=%zu store_disk_bytes_per_job=%.0f%s",
+                in_memory, stored, DiskBytes(store) / static_cast<double>(n), store.Tag().c_str());
+  PrintAddRate(n, t0, added, absorbed, heap0, heap1, extra, ok);
   return ok ? 0 : 1;
 }
 
