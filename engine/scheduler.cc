@@ -132,7 +132,10 @@ struct Command {
   bool wait = true;
   Reply* reply = nullptr;
   bool owned = false;  // heap-allocated fire-and-forget command: the scheduler deletes it
-  std::shared_ptr<engine_internal::CommitState> commit;  // AddJobAsync's CommitHandle
+  // The caller's CommitHandle (AddJobAsync, or a call given one): completed at the commit.
+  std::shared_ptr<engine_internal::CommitState> commit;
+  // A call given a CommitHandle: answered once applied, not after the commit.
+  bool answer_when_applied = false;
 };
 
 // A job's rarely used parts, allocated only when needed.
@@ -1467,6 +1470,12 @@ struct Scheduler::Impl {
         break;
       case Command::Kind::kWakeup: break;
     }
+    // A handle still attached here was not taken by the loop's group commit: the command was
+    // applied in the stopped state (the change is written at the next Start()).
+    if (c.commit) {
+      c.commit->Complete(r.status);
+      c.commit.reset();
+    }
     // Read everything needed from `c` before completing: a waiting caller owns `c` and may
     // destroy it as soon as Complete() publishes the reply.
     const bool owned = c.owned;
@@ -1527,6 +1536,7 @@ struct Scheduler::Impl {
         Reply* reply = batch[i]->reply;
         batch[i]->reply = nullptr;
         std::shared_ptr<engine_internal::CommitState> commit = std::move(batch[i]->commit);
+        const bool early = batch[i]->answer_when_applied;
         Reply scratch;
         Reply& r = reply ? *reply : scratch;
         applying_stores.clear();
@@ -1536,6 +1546,9 @@ struct Scheduler::Impl {
         DispatchEvents();
         if (applying_stores.empty()) {
           if (commit) commit->Complete(r.status);
+          if (reply) reply->Complete();
+        } else if (early) {  // the caller waits for the commit on its handle, if at all
+          if (commit) held.push_back({nullptr, std::move(commit), r.status, applying_stores});
           if (reply) reply->Complete();
         } else if (reply || commit) {
           held.push_back({reply, std::move(commit), r.status, applying_stores});
@@ -2436,6 +2449,9 @@ Status Scheduler::Start(bool paused) {
       }
       m.Schedule(slot, j);
     });
+    // The stores were started afresh: one that failed before the last Shutdown() is written
+    // now, not after the rest of its retry interval.
+    for (auto& ss : m.store_sync) ss.failing = false;
     m.RetryStores(now);  // changes made while stopped to jobs of persistent stores
     m.CommitBatches();
     m.stopping = false;
@@ -2494,7 +2510,8 @@ void Call(Scheduler::Impl& m, Command& c) {
   }
   if (m.OnLoopThread()) {
     m.producers.fetch_sub(1, std::memory_order_seq_cst);
-    m.ApplyOnLoop(c, *waiting, nullptr);
+    std::shared_ptr<engine_internal::CommitState> commit = std::move(c.commit);
+    m.ApplyOnLoop(c, *waiting, std::move(commit));
     return;
   }
   m.commands.Enqueue(&c);
@@ -2656,54 +2673,64 @@ Command JobCommand(Command::Kind kind, std::string_view id = {}, std::string_vie
   return c;
 }
 
-// Runs `c` and leaves the answer in `r`.
-Reply& Run(Scheduler::Impl& m, Command& c, Reply& r) {
+// Runs `c` and leaves the answer in `r`. With `committed`, the call is answered once applied
+// and the handle completes when the change is durable (or at once for a memory store).
+Reply& Run(Scheduler::Impl& m, Command& c, Reply& r, CommitHandle* committed = nullptr) {
   c.reply = &r;
+  if (committed) {
+    c.commit = std::make_shared<engine_internal::CommitState>();
+    c.answer_when_applied = true;
+    *committed = CommitHandle(c.commit);
+  }
   Call(m, c);
   return r;
 }
 
 }  // namespace
 
-Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore) {
+Status Scheduler::ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore,
+                            CommitHandle* committed) {
   Command c = JobCommand(Command::Kind::kModify, id, jobstore);
   c.changes = &changes;
   Reply r;
-  return Run(*impl_, c, r).status;
+  return Run(*impl_, c, r, committed).status;
 }
 
 Status Scheduler::RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,
-                                std::string_view jobstore) {
+                                std::string_view jobstore, CommitHandle* committed) {
   if (!trigger) return InvalidArgument("trigger is null");
   Command c = JobCommand(Command::Kind::kReschedule, id, jobstore);
   c.trigger = std::move(trigger);
   Reply r;
-  return Run(*impl_, c, r).status;
+  return Run(*impl_, c, r, committed).status;
 }
 
-Status Scheduler::PauseJob(std::string_view id, std::string_view jobstore) {
+Status Scheduler::PauseJob(std::string_view id, std::string_view jobstore,
+                           CommitHandle* committed) {
   Command c = JobCommand(Command::Kind::kPauseJob, id, jobstore);
   Reply r;
-  return Run(*impl_, c, r).status;
+  return Run(*impl_, c, r, committed).status;
 }
 
-Result<bool> Scheduler::ResumeJob(std::string_view id, std::string_view jobstore) {
+Result<bool> Scheduler::ResumeJob(std::string_view id, std::string_view jobstore,
+                                  CommitHandle* committed) {
   Command c = JobCommand(Command::Kind::kResumeJob, id, jobstore);
   Reply r;
-  if (!Run(*impl_, c, r).status.ok()) return r.status;
+  if (!Run(*impl_, c, r, committed).status.ok()) return r.status;
   return r.flag;
 }
 
-Status Scheduler::RemoveJob(std::string_view id, std::string_view jobstore) {
+Status Scheduler::RemoveJob(std::string_view id, std::string_view jobstore,
+                            CommitHandle* committed) {
   Command c = JobCommand(Command::Kind::kRemove, id, jobstore);
   Reply r;
-  return Run(*impl_, c, r).status;
+  return Run(*impl_, c, r, committed).status;
 }
 
-Status Scheduler::RemoveAllJobs(std::string_view jobstore) {
+Status Scheduler::RemoveAllJobs(std::string_view jobstore, CommitHandle* committed) {
   Command c = JobCommand(Command::Kind::kRemoveAll, {}, jobstore);
   Reply r;
-  return Run(*impl_, c, r).status;
+  return Run(*impl_, c, r, committed).status;
 }
 
 std::optional<JobInfo> Scheduler::GetJob(std::string_view id, std::string_view jobstore) {

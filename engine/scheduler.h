@@ -202,7 +202,8 @@ struct CommitState;
 
 // CommitHandle — when an asynchronous change is durable.
 //
-// AddJobAsync() can hand one back: it completes once the scheduler has applied the change and
+// AddJobAsync() and every call that changes a job (ModifyJob(), PauseJob(), RemoveJob(), ...)
+// can hand one back: it completes once the scheduler has applied the change and
 // committed it to the job's store (group commit: with everything else of that iteration), or
 // at once when the store is not persistent. Its status is the change's: a conflict found when
 // it was applied, or kUnavailable when the store's commit failed (the scheduler keeps the job
@@ -302,16 +303,27 @@ class Scheduler {
   // job is durable in its store (see CommitHandle); while stopped, when the job is pending
   // (it is written at Start()).
   Result<std::string> AddJobAsync(JobSpec spec, CommitHandle* committed = nullptr);
-  Status ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore = {});
+  // The calls that change jobs. Each blocks until the scheduler thread has applied it and —
+  // for a job of a persistent store — committed it: a returned OK is durable (kUnavailable
+  // "not yet durable: ..." when the commit failed; the change is kept and written again).
+  // With `committed` the call does not wait for the commit: it returns once the change is
+  // applied (its status says whether it was: not found, bad option, ...), and the handle
+  // completes when the change is durable, with the same status a waiting call would return.
+  // Any thread; from a job or listener they apply at once.
+  Status ModifyJob(std::string_view id, JobChanges changes, std::string_view jobstore = {},
+                   CommitHandle* committed = nullptr);
   // RescheduleJob(): new trigger, next run time recomputed from now.
   Status RescheduleJob(std::string_view id, std::unique_ptr<Trigger> trigger,
-                       std::string_view jobstore = {});
-  Status PauseJob(std::string_view id, std::string_view jobstore = {});
+                       std::string_view jobstore = {}, CommitHandle* committed = nullptr);
+  Status PauseJob(std::string_view id, std::string_view jobstore = {},
+                  CommitHandle* committed = nullptr);
   // ResumeJob(): next run time from the trigger; a trigger with no further fire time removes
   // the job (JOB_REMOVED) and the result is false.
-  Result<bool> ResumeJob(std::string_view id, std::string_view jobstore = {});
-  Status RemoveJob(std::string_view id, std::string_view jobstore = {});
-  Status RemoveAllJobs(std::string_view jobstore = {});
+  Result<bool> ResumeJob(std::string_view id, std::string_view jobstore = {},
+                         CommitHandle* committed = nullptr);
+  Status RemoveJob(std::string_view id, std::string_view jobstore = {},
+                   CommitHandle* committed = nullptr);
+  Status RemoveAllJobs(std::string_view jobstore = {}, CommitHandle* committed = nullptr);
   std::optional<JobInfo> GetJob(std::string_view id, std::string_view jobstore = {});
   // GetJobs(): per store (alias order), ascending by next run time, paused last.
   std::vector<JobInfo> GetJobs(std::string_view jobstore = {});

@@ -2098,7 +2098,8 @@ class RecordingStore final : public JobStore {
     return OkStatus();
   }
   Status CommitBatch() override {
-    std::lock_guard<std::mutex> lk(mu_);
+    std::unique_lock<std::mutex> lk(mu_);
+    held_cv_.wait(lk, [&] { return !hold_; });
     EXPECT_TRUE(in_batch_) << "commit without a batch";
     in_batch_ = false;
     if (fail_commits_ > 0) {
@@ -2125,6 +2126,14 @@ class RecordingStore final : public JobStore {
   void FailCommits(int n) {
     std::lock_guard<std::mutex> lk(mu_);
     fail_commits_ = n;
+  }
+  // While held, CommitBatch() waits (the scheduler thread stalls in its group commit).
+  void HoldCommits(bool hold) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      hold_ = hold;
+    }
+    held_cv_.notify_all();
   }
   int commits() const {
     std::lock_guard<std::mutex> lk(mu_);
@@ -2159,6 +2168,8 @@ class RecordingStore final : public JobStore {
   int fail_commits_ = 0;
   int commits_ = 0;
   std::size_t last_batch_size_ = 0;
+  bool hold_ = false;
+  std::condition_variable held_cv_;
 };
 
 class SchedulerStores : public HostDriven {
@@ -2306,6 +2317,69 @@ TEST(SchedulerStoresBackground, ACallReturnsOnlyAfterItsChangeIsCommitted) {
     ASSERT_OK(s.ModifyJob(*id, std::move(rename)));
     ASSERT_EQ(disk->Get(*id)->name, "renamed");
   }
+  ASSERT_OK(s.Shutdown());
+}
+
+// A call given a CommitHandle returns once its change is applied; the handle completes at the
+// commit, with the status a waiting call would have returned.
+TEST(SchedulerStoresBackground, ACallWithACommitHandleReturnsBeforeItsCommit) {
+  SimClock clock(Deadline{0}, kT0);
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kBackground;
+  o.clock = &clock;
+  Scheduler s(o);
+  ASSERT_OK(s.AddExecutor("default", std::make_unique<InlineExecutor>(clock)));
+  auto st = std::make_unique<RecordingStore>();
+  RecordingStore* disk = st.get();
+  ASSERT_OK(s.AddJobStore("disk", std::move(st)));
+  ASSERT_OK(s.AddTask("noop", [](const TaskArgs&) {}));
+  ASSERT_OK(s.Start());
+  for (const char* id : {"a", "b"}) {
+    JobSpec spec;
+    spec.id = id;
+    spec.jobstore = "disk";
+    spec.task = "noop";
+    spec.trigger = Trig("interval(hours=1)", T(0));
+    ASSERT_TRUE(s.AddJob(std::move(spec)).ok());
+  }
+
+  // The scheduler thread stalls in the commit; the call has already returned.
+  disk->HoldCommits(true);
+  CommitHandle paused;
+  ASSERT_OK(s.PauseJob("a", {}, &paused));
+  EXPECT_FALSE(paused.Ready());
+  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());  // not on disk yet
+  disk->HoldCommits(false);
+  EXPECT_OK(paused.Wait());
+  EXPECT_FALSE(disk->Get("a")->next_run_time.has_value());
+
+  // What a waiting call would have said, on the handle too.
+  CommitHandle missing;
+  EXPECT_EQ(s.RemoveJob("nope", {}, &missing).code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.Wait().code(), StatusCode::kNotFound);
+  CommitHandle resumed;
+  Result<bool> r = s.ResumeJob("a", {}, &resumed);
+  ASSERT_TRUE(r.ok() && *r);
+  EXPECT_OK(resumed.Wait());
+  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());
+  disk->FailCommits(1);
+  CommitHandle renamed;
+  JobChanges rename;
+  rename.name = "renamed";
+  ASSERT_OK(s.ModifyJob("b", std::move(rename), {}, &renamed));  // applied
+  const Status durable = renamed.Wait();
+  EXPECT_EQ(durable.code(), StatusCode::kUnavailable);
+  EXPECT_NE(std::string(durable.message()).find("not yet durable"), std::string::npos)
+      << durable.message();
+  ASSERT_OK(s.Shutdown());
+
+  // Stopped: applied to the table, written at the next Start(); the handle completes at once.
+  CommitHandle removed;
+  ASSERT_OK(s.RemoveJob("b", {}, &removed));
+  EXPECT_TRUE(removed.Ready());
+  EXPECT_OK(removed.Wait());
+  ASSERT_OK(s.Start());
+  EXPECT_FALSE(disk->Get("b").has_value());
   ASSERT_OK(s.Shutdown());
 }
 
