@@ -1074,6 +1074,7 @@ struct Scheduler::Impl {
   // A stored job that cannot be loaded: kept in its store, logged, reported, listed.
   void ReportUnresolved(std::uint16_t jobstore, const std::string& id, const JobState* s,
                         const std::string& problem) {
+    if (UnresolvedIndex(id, aliases[jobstore]) != kNone) return;  // reported once
     Unresolved x{jobstore, {}};
     if (s) {
       x.info = InfoOfState(*s, aliases[jobstore]);
@@ -1098,23 +1099,55 @@ struct Scheduler::Impl {
     unresolved.push_back(std::move(x));
   }
 
+  // Why a stored job naming `task` cannot be loaded, or empty.
+  std::string TaskProblem(const std::string& task) const {
+    if (task.empty()) return "it names no task (a job stored with a C++ callable cannot be loaded)";
+    if (!tasks.Contains(task)) {
+      return "task \"" + task + "\" is not registered (register it with AddTask before Start)";
+    }
+    return {};
+  }
+
+  // Paging stores keep most jobs on disk until they come due; the jobs of unregistered tasks
+  // among them are reported at Start() all the same (found by the store's task index, without
+  // reading the other jobs).
+  void ReportJobsOfMissingTasks(std::size_t si) {
+    JobStore& store = *stores[si].second;
+    std::vector<std::string> ids;
+    const Status st =
+        store.JobsNamingTasks([&](std::string_view task) { return !tasks.Contains(task); }, &ids);
+    if (!st.ok()) {
+      Log(LogLevel::kError, "job store \"%s\": looking for jobs of unregistered tasks failed: %s",
+          stores[si].first.c_str(), st.message());
+      return;
+    }
+    const std::uint16_t alias = Intern(stores[si].first);
+    for (const std::string& id : ids) {
+      if (Find(id, {}) != nullptr) continue;
+      Result<std::optional<JobState>> s = store.LookupJob(id);
+      if (!s.ok()) {
+        ReportUnresolved(alias, id, nullptr, s.status().message());
+      } else if (s->has_value()) {
+        ReportUnresolved(alias, id, &**s, TaskProblem((*s)->task));
+      }
+    }
+  }
+
   // Builds and links the record of a stored job (Start(), paging, a lookup by id). A job that
   // cannot be loaded is reported (unresolved) and nullopt returned. Not scheduled yet.
   std::optional<std::uint32_t> LinkStored(std::uint16_t store_alias, JobState& s, Instant now) {
-    std::string problem;
+    std::string problem = TaskProblem(s.task);
     std::unique_ptr<Trigger> trigger;
     TaskArgs args;
-    if (s.task.empty()) {
-      problem = "it names no task (a job stored with a C++ callable cannot be loaded)";
-    } else if (!tasks.Contains(s.task)) {
-      problem = "task \"" + s.task + "\" is not registered (register it with AddTask before Start)";
-    } else if (Result<TaskArgs> a = DecodeArgs(s.args); !a.ok()) {
-      problem = a.status().message();
-    } else if (Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, now, zone); !t.ok()) {
-      problem = std::string("its trigger does not read: ") + t.status().message();
-    } else {
-      args = std::move(a).value();
-      trigger = std::move(t).value();
+    if (problem.empty()) {
+      if (Result<TaskArgs> a = DecodeArgs(s.args); !a.ok()) {
+        problem = a.status().message();
+      } else if (Result<std::unique_ptr<Trigger>> t = ParseTrigger(s.trigger, now, zone); !t.ok()) {
+        problem = std::string("its trigger does not read: ") + t.status().message();
+      } else {
+        args = std::move(a).value();
+        trigger = std::move(t).value();
+      }
     }
     JobFunction fn;
     if (problem.empty()) {
@@ -1281,6 +1314,7 @@ struct Scheduler::Impl {
         return Status::Format(st.code(), "job store \"%s\" failed to load: %s", alias.c_str(),
                               st.message());
       }
+      ReportJobsOfMissingTasks(si);
       return OkStatus();
     }
     std::vector<JobState> states;
@@ -1329,8 +1363,10 @@ struct Scheduler::Impl {
     const std::size_t resident = out.size();
     for (std::size_t si = 0; si < stores.size(); ++si) {
       if (!Paging(si) || !(jobstore.empty() || stores[si].first == jobstore)) continue;
+      // (Every readable job; one that does not read is listed as unresolved, saying why.)
       std::vector<JobState> all;
-      if (Status st = stores[si].second->GetAllJobs(&all); !st.ok()) {
+      std::vector<std::pair<std::string, Status>> problems;
+      if (Status st = stores[si].second->LoadJobs(&all, &problems); !st.ok()) {
         Log(LogLevel::kError, "job store \"%s\": listing its jobs failed: %s",
             stores[si].first.c_str(), st.message());
         continue;
@@ -1339,6 +1375,15 @@ struct Scheduler::Impl {
         if (!Find(s.id, {}) && UnresolvedIndex(s.id, {}) == kNone) {
           out.push_back(InfoOfState(s, stores[si].first));
         }
+      }
+      for (const auto& [id, problem] : problems) {
+        if (UnresolvedIndex(id, {}) != kNone) continue;
+        JobInfo i;
+        i.id = i.name = id;
+        i.jobstore = stores[si].first;
+        i.unresolved = true;
+        i.problem = problem.message();
+        out.push_back(std::move(i));
       }
     }
     if (out.size() != resident) {
@@ -1380,6 +1425,9 @@ struct Scheduler::Impl {
     i.coalesce = s.coalesce;
     i.max_instances = s.max_instances;
     i.at_least_once = s.at_least_once;
+    i.problem = TaskProblem(s.task);
+    if (i.problem.empty() && i.args == "<undecodable>") i.problem = "its arguments do not decode";
+    i.unresolved = !i.problem.empty();
     return i;
   }
 

@@ -21,6 +21,7 @@
 #define APS_STORES_JOB_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,6 +99,20 @@ class JobStore {
                              std::vector<std::pair<std::string, Status>>* problems) const {
     (void)after, (void)until, (void)out, (void)problems;
     return Status(StatusCode::kFailedPrecondition, "this job store does not page");
+  }
+  // JobsNamingTasks(): appends the ids of the stored jobs whose task `pick(task)` selects
+  // (the scheduler asks for unregistered tasks at Start(), so that a paging store's jobs of a
+  // missing task are reported before they come due). A store that pages should answer from
+  // an index; the default reads every job with LoadJobs().
+  virtual Status JobsNamingTasks(const std::function<bool(std::string_view task)>& pick,
+                                 std::vector<std::string>* ids) const {
+    std::vector<JobState> all;
+    std::vector<std::pair<std::string, Status>> problems;
+    APS_RETURN_IF_ERROR(LoadJobs(&all, &problems));
+    for (const JobState& j : all) {
+      if (!j.task.empty() && pick(j.task)) ids->push_back(j.id);
+    }
+    return OkStatus();
   }
   virtual Status AddJob(const JobState& job) = 0;     // kAlreadyExists on a duplicate id
   virtual Status UpdateJob(const JobState& job) = 0;  // kNotFound when missing

@@ -1,6 +1,6 @@
 // LmdbJobStore: the only file that includes lmdb.h.
 //
-// Design. One environment, three named databases (jobs, due, meta; see the header). Reads use
+// Design. One environment, four named databases (jobs, due, tasks, meta; see the header). Reads use
 // one reusable read-only transaction (reset after each call; MDB_NOTLS, since the owning
 // thread changes between "stopped" callers and the scheduler thread). Writes happen in the
 // batch transaction when one is open, else in a transaction of their own. Every write is also
@@ -13,7 +13,10 @@
 //     at-least-once run when that is earlier (or the job is paused); no key for other paused
 //     jobs. A key's time is never later than its job's next_run_time, so a scan for jobs due by
 //     T can stop at the first key after T;
-//   * "meta"/"format" is kLmdbStoreFormat (written at creation);
+//   * the "tasks" index (MDB_DUPSORT) holds exactly one (task, id) pair per job that names a
+//     task, so the jobs of an unregistered task are found without reading every record. A
+//     store of format 1 (before the index) gets it built when first opened for writing;
+//   * "meta"/"format" is kLmdbStoreFormat (written at creation, or by that upgrade);
 //   * a record never changes in place: LMDB's copy-on-write commits whole or not at all.
 #include "stores/lmdb/lmdb_store.h"
 
@@ -41,6 +44,7 @@ constexpr std::uint64_t kKnownFlags =
     kFlagHasNext | kFlagCoalesce | kFlagAtLeastOnce | kFlagInflight;
 constexpr char kMarkerName[] = "aps-store";
 constexpr char kOwnerLockName[] = "owner.lock";
+constexpr int kOwnerLockPatienceMs = 100;
 
 // ---- CRC-32C (Castagnoli), bytewise table -------------------------------------------------
 struct Crc32cTable {
@@ -246,7 +250,9 @@ struct LmdbJobStore::Impl {
   LmdbStoreOptions o;
   std::string alias = "lmdb";
   MDB_env* env = nullptr;
-  MDB_dbi jobs = 0, due = 0, meta = 0;
+  MDB_dbi jobs = 0, due = 0, meta = 0, tasks = 0;
+  bool have_tasks = false;   // the tasks index exists (false: a format-1 store opened read-only)
+  bool upgraded = false;     // Open() upgraded the store's format
   MDB_txn* rtxn = nullptr;   // reusable read transaction (reset between calls)
   MDB_txn* batch = nullptr;  // the open write transaction of a batch
   std::vector<Op> log;       // the batch's writes, for a replay after growing the map
@@ -291,9 +297,19 @@ struct LmdbJobStore::Impl {
 
   // ---- open / close ------------------------------------------------------------------------
   Status TakeOwnerLock() {
+    if (int f = Fault("lock"); f != 0) return Err(f, "opening owner.lock");
     owner_fd = ::open(File(kOwnerLockName).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (owner_fd < 0) return Err(errno, "opening owner.lock");
-    if (::flock(owner_fd, LOCK_EX | LOCK_NB) != 0) {
+    // A reader asking who owns the store (OwnerOf(): `aps jobs check`, `list`) holds a shared
+    // lock for a few microseconds: a held lock is retried for up to kOwnerLockPatienceMs
+    // before it is taken as another owner's.
+    int locked = ::flock(owner_fd, LOCK_EX | LOCK_NB);
+    for (int waited_ms = 0; locked != 0 && errno == EWOULDBLOCK && waited_ms < kOwnerLockPatienceMs;
+         waited_ms += 2) {
+      ::usleep(2000);
+      locked = ::flock(owner_fd, LOCK_EX | LOCK_NB);
+    }
+    if (locked != 0) {
       const int e = errno;
       char pid[32] = {};
       const ssize_t n = ::pread(owner_fd, pid, sizeof(pid) - 1, 0);
@@ -349,7 +365,8 @@ struct LmdbJobStore::Impl {
   }
 
   Status WriteMarker() {
-    const int fd = ::open(File(kMarkerName).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    const int fd =
+        ::open(File(kMarkerName).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return Err(errno, "writing the aps-store marker");
     char text[64];
     const int n = std::snprintf(text, sizeof(text), "aps job store, format %u\n", kLmdbStoreFormat);
@@ -398,9 +415,10 @@ struct LmdbJobStore::Impl {
     }
     if (Status s = OpenDatabases(); !s.ok()) return Fail(s);
     // The marker is written once the databases are there (also when an earlier run was killed
-    // between creating data.mdb and writing it: then the damage check would stay off).
+    // between creating data.mdb and writing it: then the damage check would stay off), and
+    // again after an upgrade (it names the format).
     struct stat sm;
-    if (!o.read_only && ::stat(File(kMarkerName).c_str(), &sm) != 0) {
+    if (!o.read_only && (upgraded || ::stat(File(kMarkerName).c_str(), &sm) != 0)) {
       if (Status s = WriteMarker(); !s.ok()) return Fail(s);
     }
     return OkStatus();
@@ -435,7 +453,7 @@ struct LmdbJobStore::Impl {
       }
       std::uint32_t f = kLmdbStoreFormat;
       MDB_val fv{sizeof(f), &f};
-      if ((rc = mdb_put(t, meta, &k, &fv, 0)) != 0) {
+      if ((rc = OpenTasks(t, MDB_CREATE)) != 0 || (rc = mdb_put(t, meta, &k, &fv, 0)) != 0) {
         mdb_txn_abort(t);
         return Err(rc, "writing the format record");
       }
@@ -448,18 +466,58 @@ struct LmdbJobStore::Impl {
     }
     std::uint32_t f = 0;
     if (v.mv_size == sizeof(f)) std::memcpy(&f, v.mv_data, sizeof(f));
-    rc = mdb_txn_commit(t);  // keeps the dbi handles (an abort would close them)
-    if (rc != 0) return Err(rc, "opening the databases");
     if (v.mv_size != sizeof(f) || f == 0) {
+      mdb_txn_abort(t);
       return Status::Format(StatusCode::kDataLoss, "job store at %s: the format record is damaged",
                             o.path.c_str());
     }
     if (f > kLmdbStoreFormat) {
+      mdb_txn_abort(t);
       return Status::Format(StatusCode::kFailedPrecondition,
                             "job store at %s has format %u, newer than this aps reads (%u); "
                             "upgrade aps (nothing was changed)",
                             o.path.c_str(), f, kLmdbStoreFormat);
     }
+    if (f < kLmdbStoreFormat && !o.read_only) {
+      if (Status s = Upgrade(t); !s.ok()) {
+        mdb_txn_abort(t);
+        return s;
+      }
+    } else if ((rc = OpenTasks(t, 0)) != 0 && rc != MDB_NOTFOUND) {
+      mdb_txn_abort(t);
+      return Err(rc, "opening the tasks index");
+    }
+    rc = mdb_txn_commit(t);  // keeps the dbi handles (an abort would close them)
+    if (rc != 0) return Err(rc, "opening the databases");
+    return OkStatus();
+  }
+
+  int OpenTasks(MDB_txn* t, unsigned create) {
+    const int rc = mdb_dbi_open(t, "tasks", MDB_DUPSORT | create, &tasks);
+    have_tasks = rc == 0;
+    return rc;
+  }
+
+  // Format 1 -> 2, in the open transaction: builds the tasks index from the records.
+  Status Upgrade(MDB_txn* t) {
+    int rc = OpenTasks(t, MDB_CREATE);
+    if (rc != 0) return Err(rc, "creating the tasks index");
+    MDB_cursor* c;
+    if ((rc = mdb_cursor_open(t, jobs, &c)) != 0) return Err(rc, "upgrading the store");
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      Result<JobState> j = DecodeJobRecord(View(k), View(v));
+      if (!j.ok() || j->task.empty()) continue;  // (an unreadable record stays as it is)
+      MDB_val tk = Val(j->task), id = k;
+      if ((rc = mdb_put(t, tasks, &tk, &id, 0)) != 0) break;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return Err(rc, "building the tasks index");
+    std::uint32_t f = kLmdbStoreFormat;
+    MDB_val fk = Val("format"), fv{sizeof(f), &f};
+    if ((rc = mdb_put(t, meta, &fk, &fv, 0)) != 0) return Err(rc, "writing the format record");
+    upgraded = true;
     return OkStatus();
   }
 
@@ -571,7 +629,25 @@ struct LmdbJobStore::Impl {
     return rc == MDB_NOTFOUND ? 0 : rc;
   }
 
-  // Removes job `id`'s record and due key if present. *existed says whether it was there.
+  // Finds job `id`'s pair in the tasks index by scanning (only when its record does not read).
+  int DeleteTaskByScan(MDB_txn* t, std::string_view id) {
+    MDB_cursor* c;
+    int rc = mdb_cursor_open(t, tasks, &c);
+    if (rc != 0) return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (View(v) == id) {
+        rc = mdb_cursor_del(c, 0);
+        break;
+      }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+
+  // Removes job `id`'s record, due key and task pair if present. *existed says whether it was
+  // there.
   int DeleteJob(MDB_txn* t, std::string_view id, bool* existed) {
     MDB_val k = Val(id), v;
     int rc = mdb_get(t, jobs, &k, &v);
@@ -586,7 +662,12 @@ struct LmdbJobStore::Impl {
         rc = mdb_del(t, due, &dkv, nullptr);
         if (rc != 0 && rc != MDB_NOTFOUND) return rc;
       }
-    } else if ((rc = DeleteDueByScan(t, id)) != 0) {
+      if (!old->task.empty()) {
+        MDB_val tk = Val(old->task), idv = Val(id);
+        rc = mdb_del(t, tasks, &tk, &idv);
+        if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+      }
+    } else if ((rc = DeleteDueByScan(t, id)) != 0 || (rc = DeleteTaskByScan(t, id)) != 0) {
       return rc;
     }
     if (int f = Fault("del"); f != 0) return f;
@@ -600,6 +681,7 @@ struct LmdbJobStore::Impl {
       case Op::kClear: {
         int rc = mdb_drop(t, jobs, 0);
         if (rc == 0) rc = mdb_drop(t, due, 0);
+        if (rc == 0) rc = mdb_drop(t, tasks, 0);
         return rc;
       }
       case Op::kRemove: {
@@ -636,6 +718,10 @@ struct LmdbJobStore::Impl {
           const std::string dk = DueKey(at->us, j.id);
           MDB_val dkv = Val(dk), empty{0, nullptr};
           if ((rc = mdb_put(t, due, &dkv, &empty, 0)) != 0) return rc;
+        }
+        if (!j.task.empty()) {
+          MDB_val tk = Val(j.task), idv = Val(j.id);
+          if ((rc = mdb_put(t, tasks, &tk, &idv, 0)) != 0) return rc;
         }
         return 0;
       }
@@ -738,6 +824,28 @@ struct LmdbJobStore::Impl {
 
   Status Prefixed(const Status& s) const {
     return Status::Format(s.code(), "job store at %s: %s", o.path.c_str(), s.message());
+  }
+
+  // Visits the tasks index: fn(task, id) for each pair, tasks in byte order, each task's ids in
+  // order. When fn returns false the rest of that task's ids are skipped (one seek), so a
+  // caller that only wants some tasks reads one pair of each other task.
+  template <class Fn>
+  Status ScanTasks(const Fn& fn) const {
+    Result<MDB_txn*> t = ReadTxn();
+    if (!t.ok()) return t.status();
+    MDB_cursor* c;
+    int rc = mdb_cursor_open(*t, tasks, &c);
+    if (rc == 0) {
+      MDB_val k, v;
+      for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;) {
+        const bool more = fn(View(k), View(v));
+        rc = mdb_cursor_get(c, &k, &v, more ? MDB_NEXT : MDB_NEXT_NODUP);
+      }
+      mdb_cursor_close(c);
+    }
+    EndRead(*t);
+    if (rc != MDB_NOTFOUND) return Err(rc, "reading the tasks index");
+    return OkStatus();
   }
 
   // Visits due keys in order (from the first key at or after `from_us`) while fn returns true.
@@ -968,7 +1076,41 @@ Status LmdbJobStore::Check(std::vector<std::string>* problems) const {
     problems->push_back("due index: job \"" + k.substr(8) +
                         "\" has a next run time but no index entry (it would never run)");
   }
+  if (!impl_->have_tasks) return OkStatus();  // format 1, read-only: no index yet
+  std::set<std::pair<std::string, std::string>> listed;
+  s = impl_->ScanTasks([&](std::string_view task, std::string_view id) {
+    listed.emplace(task, id);
+    return true;
+  });
+  if (!s.ok()) return s;
+  s = VisitAll([&](std::string_view id, const JobState* j, const Status&) {
+    if (j == nullptr || j->task.empty()) return true;
+    if (listed.erase({j->task, std::string(id)}) == 0) {
+      problems->push_back("tasks index: job \"" + std::string(id) + "\" (task \"" + j->task +
+                          "\") has no index entry");
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& [task, id] : listed) {
+    // (a record that does not read keeps its pair: it is reported above already)
+    Result<std::optional<JobState>> j = LookupJob(id);
+    if (j.ok()) {
+      problems->push_back("tasks index: an entry (task \"" + task + "\", job \"" + id +
+                          "\") that does not match a record (a stale index entry)");
+    }
+  }
   return OkStatus();
+}
+
+Status LmdbJobStore::JobsNamingTasks(const std::function<bool(std::string_view)>& pick,
+                                     std::vector<std::string>* ids) const {
+  if (!impl_->have_tasks) return JobStore::JobsNamingTasks(pick, ids);
+  return impl_->ScanTasks([&](std::string_view task, std::string_view id) {
+    if (!pick(task)) return false;  // skip the rest of this task's jobs
+    ids->emplace_back(id);
+    return true;
+  });
 }
 
 Result<std::size_t> LmdbJobStore::Count() const {

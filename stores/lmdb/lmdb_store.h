@@ -12,7 +12,9 @@
 // On disk (one LMDB environment, files data.mdb and lock.mdb, mode 0600, plus owner.lock):
 //   "jobs"  id → job record (format version byte, fields, CRC-32C of the record)
 //   "due"   8-byte big-endian order key of next_run_time ‖ id → "" (paused jobs are absent)
-//   "meta"  "format" → the store format version (1)
+//   "tasks" task name → id, one pair per job naming a task (sorted duplicates)
+//   "meta"  "format" → the store format version (2; a format-1 store, which had no "tasks",
+//           is upgraded when first opened for writing)
 // Records from a newer format, records whose checksum or fields do not read, and a data file
 // shorter than its meta page says are reported with kDataLoss / kFailedPrecondition naming the
 // store and the job; they are never deleted or rewritten by this store.
@@ -43,7 +45,7 @@
 
 namespace aps {
 
-inline constexpr std::uint32_t kLmdbStoreFormat = 1;
+inline constexpr std::uint32_t kLmdbStoreFormat = 2;
 // Ids are LMDB keys (at most 511 bytes, with the 8-byte time prefix in the due index).
 inline constexpr std::size_t kLmdbMaxIdBytes = 400;
 
@@ -75,10 +77,10 @@ struct LmdbStoreOptions {
   // First map size. Grows by doubling when full, up to max_map_bytes.
   std::size_t initial_map_bytes = std::size_t{64} << 20;
   std::size_t max_map_bytes = std::size_t{1} << 40;  // 1 TiB of address space, not of disk
-  // Test seam: called before each LMDB write operation with its name ("begin", "put", "del",
-  // "commit", "open"); a nonzero return is taken as that call's error (an errno or an MDB_
-  // code), so tests can simulate a full disk (ENOSPC), an I/O error (EIO) or a read-only
-  // file system (EROFS / EACCES). Empty in production.
+  // Test seam: called before each LMDB write operation with its name ("lock" (the owner lock),
+  // "open", "begin", "put", "del", "commit"); a nonzero return is taken as that call's error (an
+  // errno or an MDB_ code), so tests can simulate a full disk (ENOSPC), an I/O error (EIO) or a
+  // read-only file system (EROFS / EACCES). Empty in production.
   std::function<int(const char* op)> fault;
 };
 
@@ -111,6 +113,9 @@ class LmdbJobStore final : public JobStore {
   Status LoadJobs(std::vector<JobState>* out,
                   std::vector<std::pair<std::string, Status>>* problems) const override;
   bool pages() const override { return true; }
+  // From the tasks index: reads one pair per task it does not pick.
+  Status JobsNamingTasks(const std::function<bool(std::string_view task)>& pick,
+                         std::vector<std::string>* ids) const override;
   Status LoadJobsDue(std::optional<Instant> after, Instant until, std::vector<JobState>* out,
                      std::vector<std::pair<std::string, Status>>* problems) const override;
   Status AddJob(const JobState& job) override;
@@ -131,7 +136,7 @@ class LmdbJobStore final : public JobStore {
   // returns false.
   Status VisitAll(const std::function<bool(std::string_view id, JobState* state,
                                            const Status& problem)>& fn) const;
-  // Check(): verifies every record and both indexes against each other; appends one line per
+  // Check(): verifies every record and the indexes against each other; appends one line per
   // problem to *problems. Changes nothing.
   Status Check(std::vector<std::string>* problems) const;
   // Job count (one LMDB stat, O(1)).

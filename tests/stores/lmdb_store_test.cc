@@ -7,16 +7,19 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/stores/job_store_contract.h"
@@ -82,7 +85,7 @@ void RawPut(const std::string& path, const char* db, std::string_view key, std::
   MDB_txn* t;
   ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
   MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(t, db, 0, &dbi), 0);
+  ASSERT_EQ(mdb_dbi_open(t, db, std::string_view(db) == "tasks" ? MDB_DUPSORT : 0, &dbi), 0);
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   MDB_val v{val.size(), const_cast<char*>(val.data())};
   ASSERT_EQ(mdb_put(t, dbi, &k, &v, 0), 0);
@@ -220,6 +223,26 @@ TEST(LmdbStore, ASecondOwnerIsRefusedUntilTheFirstLetsGo) {
   EXPECT_TRUE(IsOk(second.Start("default")));
 }
 
+// A reader asking who owns the store (OwnerOf() holds a shared lock for an instant) does not
+// make a scheduler starting at that moment think the store is taken. Real flock, bounded: the
+// probe's lock is held 10 ms, the owner waits up to 100 ms for such a lock to go.
+TEST(LmdbStore, AnOwnerProbeAtStartIsNotAnotherOwner) {
+  TempDir d;
+  MakeStore(d.store());
+  const int fd = ::open((d.store() + "/owner.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);  // what OwnerOf() does, held longer
+  std::thread release([fd] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::close(fd);
+  });
+  LmdbJobStore s(Options(d.store()));
+  const Status st = s.Start("default");
+  release.join();
+  EXPECT_TRUE(IsOk(st)) << st.message();
+  EXPECT_EQ(LmdbJobStore::OwnerOf(d.store()), "pid " + std::to_string(::getpid()));
+}
+
 TEST(LmdbStore, AnotherProcessReadsWhileTheOwnerRuns) {
   TempDir d;
   LmdbJobStore owner(Options(d.store()));
@@ -351,12 +374,14 @@ TEST(LmdbStoreFaults, AMissingMarkerIsWrittenAtTheNextOpen) {
 TEST(LmdbStoreFaults, AStoreOfANewerFormatIsRefusedUnchanged) {
   TempDir d;
   MakeStore(d.store());
-  const std::uint32_t two = 2;
-  RawPut(d.store(), "meta", "format", std::string_view(reinterpret_cast<const char*>(&two), 4));
+  const std::uint32_t newer = kLmdbStoreFormat + 1;
+  RawPut(d.store(), "meta", "format", std::string_view(reinterpret_cast<const char*>(&newer), 4));
   LmdbJobStore s(Options(d.store()));
   Status st = s.Start("default");
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.message();
-  EXPECT_TRUE(Contains(st, "has format 2, newer than this aps reads (1)")) << st.message();
+  EXPECT_TRUE(Contains(st, "has format " + std::to_string(newer) + ", newer than this aps reads (" +
+                               std::to_string(kLmdbStoreFormat) + ")"))
+      << st.message();
 }
 
 TEST(LmdbStoreFaults, AnUndecodableRecordIsReportedAndTheOthersStayReadable) {
@@ -402,6 +427,117 @@ TEST(LmdbStoreFaults, ARecordOfANewerVersionSaysUpgrade) {
   Result<std::optional<JobState>> r = s.LookupJob("future");
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Contains(r.status(), "record format 9 is newer")) << r.status().message();
+  // The other records still read; the newer one is a problem of its own, not a failed load.
+  std::vector<JobState> all;
+  std::vector<std::pair<std::string, Status>> problems;
+  ASSERT_TRUE(IsOk(s.LoadJobs(&all, &problems)));
+  EXPECT_EQ(all.size(), 3u);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].first, "future");
+  ASSERT_TRUE(s.LookupJob("a").ok());
+  EXPECT_TRUE(s.LookupJob("a")->has_value());
+}
+
+// Raw LMDB: makes `path` look like a store of format 1 (before the tasks index).
+void MakeFormatOne(const std::string& path) {
+  MDB_env* env;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 4);
+  ASSERT_EQ(mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600), 0);
+  MDB_txn* t;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
+  MDB_dbi tasks, meta;
+  ASSERT_EQ(mdb_dbi_open(t, "tasks", MDB_DUPSORT, &tasks), 0);
+  ASSERT_EQ(mdb_drop(t, tasks, 1), 0);
+  ASSERT_EQ(mdb_dbi_open(t, "meta", 0, &meta), 0);
+  std::uint32_t one = 1;
+  MDB_val k{6, const_cast<char*>("format")}, v{sizeof(one), &one};
+  ASSERT_EQ(mdb_put(t, meta, &k, &v, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(t), 0);
+  mdb_env_close(env);
+}
+
+JobState TaskJob(std::string id, std::string task) {
+  JobState j = Job(std::move(id), Sec(10));
+  j.task = std::move(task);
+  return j;
+}
+
+std::vector<std::string> JobsOf(const JobStore& s, std::string_view task) {
+  std::vector<std::string> ids;
+  EXPECT_TRUE(IsOk(s.JobsNamingTasks([&](std::string_view t) { return t == task; }, &ids)));
+  return ids;
+}
+
+// The tasks index follows adds, a task changed by an update, removals and clearing; Check()
+// finds it consistent throughout.
+TEST(LmdbStore, TheTasksIndexFindsTheJobsOfATask) {
+  TempDir d;
+  LmdbJobStore s(Options(d.store()));
+  ASSERT_TRUE(IsOk(s.Start("default")));
+  ASSERT_TRUE(IsOk(s.AddJob(TaskJob("a", "mail"))));
+  ASSERT_TRUE(IsOk(s.AddJob(TaskJob("b", "backup"))));
+  ASSERT_TRUE(IsOk(s.AddJob(TaskJob("c", "mail"))));
+  ASSERT_TRUE(IsOk(s.AddJob(Job("d", Sec(5)))));  // names no task
+  EXPECT_EQ(JobsOf(s, "mail"), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(JobsOf(s, "backup"), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(JobsOf(s, "other").empty());
+  ASSERT_TRUE(IsOk(s.UpdateJob(TaskJob("a", "backup"))));
+  ASSERT_TRUE(IsOk(s.RemoveJob("c")));
+  EXPECT_TRUE(JobsOf(s, "mail").empty());
+  EXPECT_EQ(JobsOf(s, "backup"), (std::vector<std::string>{"a", "b"}));
+  std::vector<std::string> check;
+  ASSERT_TRUE(IsOk(s.Check(&check)));
+  EXPECT_TRUE(check.empty()) << check[0];
+  ASSERT_TRUE(IsOk(s.RemoveAllJobs()));
+  EXPECT_TRUE(JobsOf(s, "backup").empty());
+}
+
+TEST(LmdbStore, AFormatOneStoreGetsItsTasksIndexWhenOpenedForWriting) {
+  TempDir d;
+  {
+    LmdbJobStore s(Options(d.store()));
+    ASSERT_TRUE(IsOk(s.Start("default")));
+    ASSERT_TRUE(IsOk(s.AddJob(TaskJob("a", "mail"))));
+    ASSERT_TRUE(IsOk(s.AddJob(TaskJob("b", "backup"))));
+  }
+  MakeFormatOne(d.store());
+  {
+    LmdbStoreOptions ro = Options(d.store());
+    ro.read_only = true;
+    LmdbJobStore s(ro);  // read-only: no upgrade; the answer comes from reading every job
+    ASSERT_TRUE(IsOk(s.Start("default")));
+    EXPECT_EQ(JobsOf(s, "mail"), (std::vector<std::string>{"a"}));
+  }
+  LmdbJobStore s(Options(d.store()));
+  ASSERT_TRUE(IsOk(s.Start("default")));
+  EXPECT_EQ(JobsOf(s, "mail"), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(JobsOf(s, "backup"), (std::vector<std::string>{"b"}));
+  std::vector<std::string> check;
+  ASSERT_TRUE(IsOk(s.Check(&check)));
+  EXPECT_TRUE(check.empty()) << check[0];
+}
+
+TEST(LmdbStoreFaults, AMissingOrStaleTasksIndexEntryIsFoundByCheck) {
+  TempDir d;
+  {
+    LmdbJobStore s(Options(d.store()));
+    ASSERT_TRUE(IsOk(s.Start("default")));
+    ASSERT_TRUE(IsOk(s.AddJob(TaskJob("a", "mail"))));
+  }
+  // A record written behind the index's back, and a pair for a job that does not exist.
+  RawPut(d.store(), "jobs", "hidden", EncodeJobRecord(TaskJob("hidden", "mail")));
+  RawPut(d.store(), "tasks", "mail", "ghost");
+  LmdbJobStore s(Options(d.store()));
+  ASSERT_TRUE(IsOk(s.Start("default")));
+  std::vector<std::string> check;
+  ASSERT_TRUE(IsOk(s.Check(&check)));
+  std::string all;
+  for (const std::string& c : check) all += c + "\n";
+  EXPECT_NE(all.find("tasks index: job \"hidden\" (task \"mail\") has no index entry"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("job \"ghost\") that does not match a record"), std::string::npos) << all;
 }
 
 TEST(LmdbStoreFaults, AStaleIndexEntryIsFoundByCheck) {
@@ -476,6 +612,16 @@ TEST(LmdbStoreFaults, AReadOnlyDirectoryIsAClearError) {
     EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.message();
     EXPECT_TRUE(Contains(st, "Permission denied")) << st.message();
     EXPECT_TRUE(Contains(st, "read-only")) << st.message();
+  }
+  ExpectIntact(d.store());
+  // A read-only file system refuses the owner lock first (the lock file is opened for writing).
+  o.fault = [](const char* op) { return std::string_view(op) == "lock" ? EROFS : 0; };
+  {
+    LmdbJobStore s(o);
+    Status st = s.Start("default");
+    EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.message();
+    EXPECT_TRUE(Contains(st, "owner.lock")) << st.message();
+    EXPECT_TRUE(Contains(st, "Read-only file system")) << st.message();
   }
   ExpectIntact(d.store());
   if (::geteuid() != 0) {

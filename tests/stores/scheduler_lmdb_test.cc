@@ -3,6 +3,7 @@
 // that cannot be loaded stay in the store and are reported. Host-driven on a SimClock with an
 // inline executor: the test is the host, so nothing sleeps.
 #include <gtest/gtest.h>
+#include <lmdb.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -242,6 +245,109 @@ TEST_F(SchedulerLmdb, AJobWhoseTaskIsMissingStaysInTheStoreAndIsReported) {
   EXPECT_EQ(EventsOf(kEventJobUnresolved).size(), 2u);  // (only the earlier two)
   RunUntil(T(200));
   EXPECT_FALSE(runs_.empty());
+}
+
+// Paging keeps jobs that are far off or paused on disk; those of an unregistered task are
+// reported at Start() all the same (from the store's tasks index), once, listed as
+// unresolved, and kept.
+TEST_F(SchedulerLmdb, JobsOfAMissingTaskAreReportedAtStartEvenWhenNotDueSoon) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("soon", "interval(seconds=10)").ok());
+  ASSERT_TRUE(AddTaskJob("far", "interval(days=30)").ok());
+  JobSpec paused;
+  paused.next_run_time = NextRunTime::Paused();
+  ASSERT_TRUE(AddTaskJob("paused", "interval(days=1)", {}, std::move(paused)).ok());
+  ASSERT_OK(s_->Shutdown());
+
+  events_.clear();
+  Make(/*register_task=*/false);
+  ASSERT_OK(s_->AddTask("other", [](const TaskArgs&) {}));
+  ASSERT_OK(s_->Start());
+  std::set<std::string> reported;
+  for (const Event* e : EventsOf(kEventJobUnresolved)) {
+    reported.insert(e->job_id);
+    EXPECT_NE(e->error.find("task \"record\" is not registered"), std::string::npos) << e->error;
+  }
+  EXPECT_EQ(reported, (std::set<std::string>{"far", "paused", "soon"}));
+  EXPECT_EQ(EventsOf(kEventJobUnresolved).size(), 3u);  // once each
+  const std::vector<JobInfo> jobs = s_->GetJobs();
+  ASSERT_EQ(jobs.size(), 3u);
+  for (const JobInfo& j : jobs) {
+    EXPECT_TRUE(j.unresolved) << j.id;
+    EXPECT_NE(j.problem.find("is not registered"), std::string::npos) << j.problem;
+  }
+  RunUntil(T(3600));  // nothing runs, nothing is reported again, nothing is deleted
+  EXPECT_TRUE(runs_.empty());
+  EXPECT_EQ(EventsOf(kEventJobUnresolved).size(), 3u);
+  for (const char* id : {"soon", "far", "paused"}) {
+    EXPECT_TRUE(store_->LookupJob(id)->has_value()) << id;
+  }
+}
+
+// A listing shows every stored job: one whose record or arguments do not read is listed as
+// unresolved, saying why, beside the others (it does not hide them).
+TEST_F(SchedulerLmdb, AStoredJobThatDoesNotReadIsListedBesideTheOthers) {
+  Make();
+  ASSERT_OK(s_->Start());
+  ASSERT_TRUE(AddTaskJob("good", "interval(days=30)").ok());
+  ASSERT_OK(s_->Shutdown());
+  s_.reset();
+  {
+    LmdbStoreOptions so;
+    so.path = dir_ + "/store";
+    LmdbJobStore raw(so);
+    ASSERT_OK(raw.Start("default"));
+    JobState bad = **raw.LookupJob("good");
+    bad.id = "badargs";
+    bad.args = "\xff\xfe";
+    ASSERT_OK(raw.AddJob(bad));
+  }
+  {  // a record damaged on disk (checksum), written with raw LMDB
+    MDB_env* env;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, (dir_ + "/store").c_str(), MDB_NOTLS, 0600), 0);
+    MDB_txn* t;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
+    MDB_dbi jobs;
+    ASSERT_EQ(mdb_dbi_open(t, "jobs", 0, &jobs), 0);
+    std::string key = "broken", val = "\x01not a record at all";
+    MDB_val k{key.size(), key.data()}, v{val.size(), val.data()};
+    ASSERT_EQ(mdb_put(t, jobs, &k, &v, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+  }
+  Make();
+  ASSERT_OK(s_->Start());
+  std::map<std::string, JobInfo> by_id;
+  for (JobInfo& j : s_->GetJobs()) by_id[j.id] = j;
+  ASSERT_EQ(by_id.size(), 3u);
+  EXPECT_FALSE(by_id["good"].unresolved);
+  EXPECT_TRUE(by_id["badargs"].unresolved);
+  EXPECT_NE(by_id["badargs"].problem.find("arguments do not decode"), std::string::npos)
+      << by_id["badargs"].problem;
+  EXPECT_TRUE(by_id["broken"].unresolved);
+  EXPECT_NE(by_id["broken"].problem.find("undecodable"), std::string::npos)
+      << by_id["broken"].problem;
+}
+
+TEST_F(SchedulerLmdb, ArgumentsThatCannotBeEncodedAreRefusedAtAdd) {
+  Make();
+  ASSERT_OK(s_->Start());
+  TaskArgs dup;
+  dup.kwargs = {{"k", Value(1)}, {"k", Value(2)}};
+  Result<std::string> r = AddTaskJob("dup", "interval(seconds=10)", dup);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+  Value deep;
+  for (int i = 0; i < kMaxValueDepth + 2; ++i) deep = Value(Value::List{std::move(deep)});
+  TaskArgs nested;
+  nested.args = {deep};
+  r = AddTaskJob("deep", "interval(seconds=10)", nested);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+  EXPECT_FALSE(store_->LookupJob("dup")->has_value());
+  EXPECT_FALSE(store_->LookupJob("deep")->has_value());
+  EXPECT_TRUE(s_->GetJobs().empty());
 }
 
 TEST_F(SchedulerLmdb, RunsMissedWhileDownFollowTheMisfirePolicy) {
