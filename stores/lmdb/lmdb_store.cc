@@ -612,32 +612,17 @@ struct LmdbJobStore::Impl {
   }
 
   // ---- writes -------------------------------------------------------------------------------
-  // Finds the due key of job `id` by scanning (only when its record does not read).
-  int DeleteDueByScan(MDB_txn* t, std::string_view id) {
+  // Deletes the first entry of `dbi` for which is_it(key, value) holds, found by scanning
+  // (index entries of a job whose record does not read, so their keys are unknown).
+  template <class IsIt>
+  int DeleteFirstByScan(MDB_txn* t, MDB_dbi dbi, const IsIt& is_it) {
     MDB_cursor* c;
-    int rc = mdb_cursor_open(t, due, &c);
+    int rc = mdb_cursor_open(t, dbi, &c);
     if (rc != 0) return rc;
     MDB_val k, v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      if (View(k).substr(8) == id) {
-        rc = mdb_cursor_del(c, 0);
-        break;
-      }
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-  }
-
-  // Finds job `id`'s pair in the tasks index by scanning (only when its record does not read).
-  int DeleteTaskByScan(MDB_txn* t, std::string_view id) {
-    MDB_cursor* c;
-    int rc = mdb_cursor_open(t, tasks, &c);
-    if (rc != 0) return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      if (View(v) == id) {
+      if (is_it(View(k), View(v))) {
         rc = mdb_cursor_del(c, 0);
         break;
       }
@@ -667,8 +652,15 @@ struct LmdbJobStore::Impl {
         rc = mdb_del(t, tasks, &tk, &idv);
         if (rc != 0 && rc != MDB_NOTFOUND) return rc;
       }
-    } else if ((rc = DeleteDueByScan(t, id)) != 0 || (rc = DeleteTaskByScan(t, id)) != 0) {
-      return rc;
+    } else {
+      rc = DeleteFirstByScan(t, due, [&](std::string_view key, std::string_view) {
+        return key.substr(8) == id;  // the due key's id part
+      });
+      if (rc == 0) {
+        rc = DeleteFirstByScan(t, tasks,
+                               [&](std::string_view, std::string_view val) { return val == id; });
+      }
+      if (rc != 0) return rc;
     }
     if (int f = Fault("del"); f != 0) return f;
     return mdb_del(t, jobs, &k, nullptr);

@@ -2291,98 +2291,6 @@ TEST_F(SchedulerStores, ChangesMadeWhileStoppedReachTheStoreAtTheNextStart) {
   EXPECT_TRUE(disk_->Get("y").has_value());
 }
 
-TEST(SchedulerStoresBackground, ACallReturnsOnlyAfterItsChangeIsCommitted) {
-  SimClock clock(Deadline{0}, kT0);
-  SchedulerOptions o;
-  o.mode = SchedulerMode::kBackground;
-  o.clock = &clock;
-  Scheduler s(o);
-  ASSERT_OK(s.AddExecutor("default", std::make_unique<InlineExecutor>(clock)));
-  auto st = std::make_unique<RecordingStore>();
-  RecordingStore* disk = st.get();
-  ASSERT_OK(s.AddJobStore("disk", std::move(st)));
-  ASSERT_OK(s.AddTask("noop", [](const TaskArgs&) {}));
-  ASSERT_OK(s.Start());
-  for (int i = 0; i < 50; ++i) {
-    JobSpec spec;
-    spec.id = "j" + std::to_string(i);
-    spec.jobstore = "disk";
-    spec.task = "noop";
-    spec.trigger = Trig("interval(hours=1)", T(0));
-    Result<std::string> id = s.AddJob(std::move(spec));
-    ASSERT_TRUE(id.ok()) << id.status().message();
-    ASSERT_TRUE(disk->Get(*id).has_value()) << *id << " returned before its commit";
-    JobChanges rename;
-    rename.name = "renamed";
-    ASSERT_OK(s.ModifyJob(*id, std::move(rename)));
-    ASSERT_EQ(disk->Get(*id)->name, "renamed");
-  }
-  ASSERT_OK(s.Shutdown());
-}
-
-// A call given a CommitHandle returns once its change is applied; the handle completes at the
-// commit, with the status a waiting call would have returned.
-TEST(SchedulerStoresBackground, ACallWithACommitHandleReturnsBeforeItsCommit) {
-  SimClock clock(Deadline{0}, kT0);
-  SchedulerOptions o;
-  o.mode = SchedulerMode::kBackground;
-  o.clock = &clock;
-  Scheduler s(o);
-  ASSERT_OK(s.AddExecutor("default", std::make_unique<InlineExecutor>(clock)));
-  auto st = std::make_unique<RecordingStore>();
-  RecordingStore* disk = st.get();
-  ASSERT_OK(s.AddJobStore("disk", std::move(st)));
-  ASSERT_OK(s.AddTask("noop", [](const TaskArgs&) {}));
-  ASSERT_OK(s.Start());
-  for (const char* id : {"a", "b"}) {
-    JobSpec spec;
-    spec.id = id;
-    spec.jobstore = "disk";
-    spec.task = "noop";
-    spec.trigger = Trig("interval(hours=1)", T(0));
-    ASSERT_TRUE(s.AddJob(std::move(spec)).ok());
-  }
-
-  // The scheduler thread stalls in the commit; the call has already returned.
-  disk->HoldCommits(true);
-  CommitHandle paused;
-  ASSERT_OK(s.PauseJob("a", {}, &paused));
-  EXPECT_FALSE(paused.Ready());
-  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());  // not on disk yet
-  disk->HoldCommits(false);
-  EXPECT_OK(paused.Wait());
-  EXPECT_FALSE(disk->Get("a")->next_run_time.has_value());
-
-  // What a waiting call would have said, on the handle too.
-  CommitHandle missing;
-  EXPECT_EQ(s.RemoveJob("nope", {}, &missing).code(), StatusCode::kNotFound);
-  EXPECT_EQ(missing.Wait().code(), StatusCode::kNotFound);
-  CommitHandle resumed;
-  Result<bool> r = s.ResumeJob("a", {}, &resumed);
-  ASSERT_TRUE(r.ok() && *r);
-  EXPECT_OK(resumed.Wait());
-  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());
-  disk->FailCommits(1);
-  CommitHandle renamed;
-  JobChanges rename;
-  rename.name = "renamed";
-  ASSERT_OK(s.ModifyJob("b", std::move(rename), {}, &renamed));  // applied
-  const Status durable = renamed.Wait();
-  EXPECT_EQ(durable.code(), StatusCode::kUnavailable);
-  EXPECT_NE(std::string(durable.message()).find("not yet durable"), std::string::npos)
-      << durable.message();
-  ASSERT_OK(s.Shutdown());
-
-  // Stopped: applied to the table, written at the next Start(); the handle completes at once.
-  CommitHandle removed;
-  ASSERT_OK(s.RemoveJob("b", {}, &removed));
-  EXPECT_TRUE(removed.Ready());
-  EXPECT_OK(removed.Wait());
-  ASSERT_OK(s.Start());
-  EXPECT_FALSE(disk->Get("b").has_value());
-  ASSERT_OK(s.Shutdown());
-}
-
 // =============================================================================================
 // Background mode on the simulated clock
 // =============================================================================================
@@ -2431,6 +2339,92 @@ class SchedulerBackground : public ::testing::Test {
   int sleepers_ = 1;
   std::unique_ptr<Scheduler> s_;
 };
+
+// SchedulerBackground with a RecordingStore "disk" and a task "noop", started.
+class SchedulerStoresBackground : public SchedulerBackground {
+ protected:
+  void SetUp() override {
+    SchedulerBackground::SetUp();
+    auto st = std::make_unique<RecordingStore>();
+    disk_ = st.get();
+    ASSERT_OK(s_->AddJobStore("disk", std::move(st)));
+    ASSERT_OK(s_->AddTask("noop", [](const TaskArgs&) {}));
+    ASSERT_OK(s_->Start());
+  }
+  // An hourly job of the store, added and committed.
+  Result<std::string> AddOnDisk(std::string id) {
+    JobSpec spec;
+    spec.id = std::move(id);
+    spec.jobstore = "disk";
+    spec.task = "noop";
+    spec.trigger = Trig("interval(hours=1)", T(0));
+    return s_->AddJob(std::move(spec));
+  }
+  RecordingStore* disk_ = nullptr;  // owned by s_
+};
+
+TEST_F(SchedulerStoresBackground, ACallReturnsOnlyAfterItsChangeIsCommitted) {
+  Scheduler& s = *s_;
+  RecordingStore* disk = disk_;
+  for (int i = 0; i < 50; ++i) {
+    Result<std::string> id = AddOnDisk("j" + std::to_string(i));
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    ASSERT_TRUE(disk->Get(*id).has_value()) << *id << " returned before its commit";
+    JobChanges rename;
+    rename.name = "renamed";
+    ASSERT_OK(s.ModifyJob(*id, std::move(rename)));
+    ASSERT_EQ(disk->Get(*id)->name, "renamed");
+  }
+  ASSERT_OK(s.Shutdown());
+}
+
+// A call given a CommitHandle returns once its change is applied; the handle completes at the
+// commit, with the status a waiting call would have returned.
+TEST_F(SchedulerStoresBackground, ACallWithACommitHandleReturnsBeforeItsCommit) {
+  Scheduler& s = *s_;
+  RecordingStore* disk = disk_;
+  ASSERT_TRUE(AddOnDisk("a").ok());
+  ASSERT_TRUE(AddOnDisk("b").ok());
+
+  // The scheduler thread stalls in the commit; the call has already returned.
+  disk->HoldCommits(true);
+  CommitHandle paused;
+  ASSERT_OK(s.PauseJob("a", {}, &paused));
+  EXPECT_FALSE(paused.Ready());
+  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());  // not on disk yet
+  disk->HoldCommits(false);
+  EXPECT_OK(paused.Wait());
+  EXPECT_FALSE(disk->Get("a")->next_run_time.has_value());
+
+  // What a waiting call would have said, on the handle too.
+  CommitHandle missing;
+  EXPECT_EQ(s.RemoveJob("nope", {}, &missing).code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.Wait().code(), StatusCode::kNotFound);
+  CommitHandle resumed;
+  Result<bool> r = s.ResumeJob("a", {}, &resumed);
+  ASSERT_TRUE(r.ok() && *r);
+  EXPECT_OK(resumed.Wait());
+  EXPECT_TRUE(disk->Get("a")->next_run_time.has_value());
+  disk->FailCommits(1);
+  CommitHandle renamed;
+  JobChanges rename;
+  rename.name = "renamed";
+  ASSERT_OK(s.ModifyJob("b", std::move(rename), {}, &renamed));  // applied
+  const Status durable = renamed.Wait();
+  EXPECT_EQ(durable.code(), StatusCode::kUnavailable);
+  EXPECT_NE(std::string(durable.message()).find("not yet durable"), std::string::npos)
+      << durable.message();
+  ASSERT_OK(s.Shutdown());
+
+  // Stopped: applied to the table, written at the next Start(); the handle completes at once.
+  CommitHandle removed;
+  ASSERT_OK(s.RemoveJob("b", {}, &removed));
+  EXPECT_TRUE(removed.Ready());
+  EXPECT_OK(removed.Wait());
+  ASSERT_OK(s.Start());
+  EXPECT_FALSE(disk->Get("b").has_value());
+  ASSERT_OK(s.Shutdown());
+}
 
 TEST_F(SchedulerBackground, StartSpawnsTheSchedulerThreadAndJobsRunAtTheirFireTimes) {
   std::mutex mu;
