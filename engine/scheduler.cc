@@ -797,7 +797,7 @@ struct Scheduler::Impl {
     i.pending = j.pending;
     if (j.extra && !j.extra->task.empty()) {
       i.task = j.extra->task;
-      i.args = ArgsText(j.extra->args);
+      i.args = ArgsText(DecodeArgs(j.extra->args));
     }
     i.misfire_grace_us = j.grace_us;
     i.coalesce = j.coalesce;
@@ -1402,9 +1402,8 @@ struct Scheduler::Impl {
     return out;
   }
 
-  // Encoded task arguments as listings show them.
-  static std::string ArgsText(const std::string& encoded) {
-    Result<TaskArgs> a = DecodeArgs(encoded);
+  // Decoded task arguments as listings show them.
+  static std::string ArgsText(const Result<TaskArgs>& a) {
     return a.ok() ? DescribeArgs(*a) : std::string("<undecodable>");
   }
 
@@ -1420,13 +1419,14 @@ struct Scheduler::Impl {
     i.jobstore = alias;
     i.next_run_time = s.next_run_time;
     i.task = s.task;
-    i.args = ArgsText(s.args);
+    const Result<TaskArgs> args = DecodeArgs(s.args);
+    i.args = ArgsText(args);
     i.misfire_grace_us = s.misfire_grace_us;
     i.coalesce = s.coalesce;
     i.max_instances = s.max_instances;
     i.at_least_once = s.at_least_once;
     i.problem = TaskProblem(s.task);
-    if (i.problem.empty() && i.args == "<undecodable>") i.problem = "its arguments do not decode";
+    if (i.problem.empty() && !args.ok()) i.problem = "its arguments do not decode";
     i.unresolved = !i.problem.empty();
     return i;
   }

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -76,21 +77,33 @@ LmdbStoreOptions Options(const std::string& path) {
   return o;
 }
 
-// Raw LMDB access to plant damage the store itself would never write.
-void RawPut(const std::string& path, const char* db, std::string_view key, std::string_view val) {
+// Raw LMDB access to plant damage the store itself would never write: `fn` runs in a write
+// transaction on the store at `path`, committed afterwards; `open(t, db)` opens one of its
+// databases.
+void RawWrite(
+    const std::string& path,
+    const std::function<void(MDB_txn* t, const std::function<MDB_dbi(const char*)>& open)>& fn) {
   MDB_env* env;
   ASSERT_EQ(mdb_env_create(&env), 0);
   mdb_env_set_maxdbs(env, 4);
   ASSERT_EQ(mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600), 0);
   MDB_txn* t;
   ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
-  MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(t, db, std::string_view(db) == "tasks" ? MDB_DUPSORT : 0, &dbi), 0);
-  MDB_val k{key.size(), const_cast<char*>(key.data())};
-  MDB_val v{val.size(), const_cast<char*>(val.data())};
-  ASSERT_EQ(mdb_put(t, dbi, &k, &v, 0), 0);
+  fn(t, [&](const char* db) {
+    MDB_dbi dbi = 0;
+    EXPECT_EQ(mdb_dbi_open(t, db, std::string_view(db) == "tasks" ? MDB_DUPSORT : 0, &dbi), 0);
+    return dbi;
+  });
   ASSERT_EQ(mdb_txn_commit(t), 0);
   mdb_env_close(env);
+}
+
+void RawPut(const std::string& path, const char* db, std::string_view key, std::string_view val) {
+  RawWrite(path, [&](MDB_txn* t, const auto& open) {
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v{val.size(), const_cast<char*>(val.data())};
+    ASSERT_EQ(mdb_put(t, open(db), &k, &v, 0), 0);
+  });
 }
 
 // A store at `path` holding jobs a (due), b (paused), c (due later); closed again.
@@ -440,21 +453,9 @@ TEST(LmdbStoreFaults, ARecordOfANewerVersionSaysUpgrade) {
 
 // Raw LMDB: makes `path` look like a store of format 1 (before the tasks index).
 void MakeFormatOne(const std::string& path) {
-  MDB_env* env;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 4);
-  ASSERT_EQ(mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600), 0);
-  MDB_txn* t;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
-  MDB_dbi tasks, meta;
-  ASSERT_EQ(mdb_dbi_open(t, "tasks", MDB_DUPSORT, &tasks), 0);
-  ASSERT_EQ(mdb_drop(t, tasks, 1), 0);
-  ASSERT_EQ(mdb_dbi_open(t, "meta", 0, &meta), 0);
-  std::uint32_t one = 1;
-  MDB_val k{6, const_cast<char*>("format")}, v{sizeof(one), &one};
-  ASSERT_EQ(mdb_put(t, meta, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(t), 0);
-  mdb_env_close(env);
+  RawWrite(path, [](MDB_txn* t, const auto& open) { ASSERT_EQ(mdb_drop(t, open("tasks"), 1), 0); });
+  const std::uint32_t one = 1;
+  RawPut(path, "meta", "format", std::string_view(reinterpret_cast<const char*>(&one), 4));
 }
 
 JobState TaskJob(std::string id, std::string task) {
