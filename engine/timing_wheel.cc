@@ -35,10 +35,29 @@
 // sits at level 1 when it crosses a 64-tick boundary. That is harmless: it is re-filed when
 // now_ reaches its slot, which is its own tick.
 //
-// From level 2 up, a slot is kListsPerSlot (default 8) intrusive lists rather than one; the
-// list is picked by a hash of the deadline, so equal deadlines share a list and keep their
-// insertion order. This changes nothing above but speed: re-filing a big slot walks its lists
-// round-robin, overlapping their cache misses (see "Cost" below).
+// Slots are arrays, and cancel is lazy
+// ------------------------------------
+// A slot (like the overflow, due and firing lists) is a chained array of 16-byte entries
+// {deadline, node, filing}, in chunks of kEntriesPerChunk (default 16) from a preallocated
+// chunk pool. The node (payload, deadline, generation, filing) lives in the node pool and is
+// not linked into anything. So re-filing a slot copies entries sequentially without touching
+// their nodes, and firing can prefetch the nodes of the entries ahead: with intrusive lists
+// (our first design) every step of a walk waited for a cache miss on the next node.
+//
+// The price is that an entry cannot be unlinked in O(1), so cancel is lazy: Cancel() bumps
+// the node's generation (stale handles) and filing, and frees the node at once. The entry
+// stays where it is, stale: an entry is live iff its filing equals its node's. Reschedule()
+// does the same to the old entry and files a new one. Stale entries are dropped wherever they
+// are next met: re-filing checks liveness whenever any stale entry exists (reading the 8-byte
+// Meta half of the node, prefetched a chunk ahead), firing always does, and NextDeadline()
+// skips them, emptying a slot that holds only stale entries, so its answer stays exact.
+//
+// Sweep: the chunk pool has room for capacity + capacity/4 + one chunk of entries. When an
+// insert or reschedule finds that room used up by stale entries, it first sweeps every list,
+// dropping them all: O(entries), and it drops at least capacity/4 entries, so O(1) amortized
+// per cancel (bursty, like a big cascade). A node's 32-bit filing count must not wrap back to
+// the count a stale entry still holds, so a sweep also runs after 2^30 filings if any stale
+// entry exists.
 //
 // Beyond the last level
 // ---------------------
@@ -71,30 +90,37 @@
 // whose slots are single ticks, before it fires. The scheduler therefore sleeps exactly until
 // NextDeadline() and fires within the platform's wake-up accuracy.
 //
-// Cost (bench/timing_wheel_bench.cc, 2^20 timers over one second, pool scattered by reuse)
+// Cost (aps-loadgen --workload=timer: 10^6 timers due 3-4 s ahead, half cancelled at random;
+// figures and commands in docs/benchmarks.md)
 // ----
-// Insert and cancel touch one node plus its list neighbours. Expiry is dominated by re-filing:
-// each entry is re-filed ~3 times, and when the pool does not fit in cache the first walks of
-// a big slot miss on every node, hence the split lists (300 -> 70 ns per expiry at 2^20 timers,
-// ~28 ns at 2^16). Re-filing is also bursty: reaching a slot moves all of its entries in one
-// AdvanceTo() call. With 2^20 timers due within one second a level-3 slot holds ~2^18 of them
-// and that call takes ~7 ms; with realistic loads (thousands of jobs) it is microseconds.
+// Insert writes the node and appends an entry to its slot's tail chunk. Cancel reads and
+// writes only the node's 8-byte Meta (one cache miss at most: Meta is a third of the node
+// bytes, so it stays in cache longer). Expiry is dominated by re-filing: each entry is copied
+// ~3 times (sequential reads and appends), and the first re-filing after cancels also checks
+// each entry's Meta. Level-0 slots are single ticks, often with one entry each, so the
+// re-filing of a level-1 slot prefetches the nodes of the 64 ticks it fills; firing then
+// finds them in cache. Re-filing is bursty: reaching a slot moves all of its entries in one
+// AdvanceTo() call. With 10^6 timers due within one second a level-3 slot holds ~2^18 of them
+// and that call takes milliseconds; with realistic loads (thousands of jobs) microseconds.
 // Splitting that work across calls ("incremental cascade") is possible but not done.
 //
 // Memory
 // ------
-// A node is 32 bytes by default: deadline 8, payload 8, prev/next 4 + 4, generation 4, list id
-// 4, plus 4 bytes in the free-index stack: 36 bytes per timer. (The firmware note budgets
-// 24 B; a 64-bit payload and the generation make 28, padded to 32, and the padding holds the
-// list id so cancel needs no search.) Fixed part: 7 x 64 x 8 list heads of 8 B (28 KB; 3.6 KB
-// with kListsPerSlot = 1) and 7 bitmap words. Only the constructor, Reserve() and Insert()
-// allocate.
+// Per timer of capacity: node 24 B (payload 8 + deadline 8, Meta 8 in a parallel array), 4 B
+// in the free-index stack, and chunk-pool room for 1.25 entries of 16 B: 48 B, plus per chunk
+// 4 B of link. Fixed part: 451 list heads of 16 B (7 KB), 7 bitmap words, and the chunk pool's
+// reserve of one part-filled chunk per list (a list's entries need ceil(k / chunk) chunks) plus
+// 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults. The pools are
+// allocated without being written, so on Linux only the chunks in use become resident; a
+// small target wants kEntriesPerChunk = 4 (29 KB) or fewer levels. Only the constructor,
+// Reserve() and Insert() allocate.
 #include "engine/timing_wheel.h"
 
 namespace aps {
 
 static_assert(sizeof(WheelHandle) == 8);
-static_assert(TimingWheel<>::node_bytes() == 32, "update the Memory notes above");
+static_assert(TimingWheel<>::node_bytes() == 24 && TimingWheel<>::entry_bytes() == 16,
+              "update the Memory notes above");
 
 template class TimingWheel<DefaultWheelTraits>;
 

@@ -2,11 +2,12 @@
 //
 // A set of pending deadlines (absolute ticks, each with a 64-bit payload) that fires them in
 // deadline order as time is advanced. Insert, cancel and expiry are O(1) (expiry amortized: an
-// entry is re-filed at most kLevels - 1 times on its way down); nodes come from a preallocated
-// pool, and handles carry a generation so a stale cancel is harmless. Entries never fire
-// early and fire at their exact tick: the wheel's granularity is not its precision. The design
-// (levels, granularity and range per level, what happens past the last level, why we cascade)
-// is described at the top of timing_wheel.cc.
+// entry is re-filed at most kLevels - 1 times on its way down; cancel is lazy, and the sweep
+// that clears cancelled entries is amortized over the cancels); nodes and slot chunks come
+// from preallocated pools, and handles carry a generation so a stale cancel is harmless. Entries
+// never fire early and fire at their exact tick: the wheel's granularity is not its precision. The
+// design (levels, granularity and range per level, what happens past the last level, why we
+// cascade) is described at the top of timing_wheel.cc.
 //
 //   aps::TimingWheel<> wheel(/*capacity=*/1024, /*now=*/start_us);
 //   aps::Result<aps::WheelHandle> h = wheel.TryInsert(start_us + 1500, job_index);
@@ -49,12 +50,11 @@ struct DefaultWheelTraits {
   static constexpr int kSlotBits = 6;
   // Number of levels, 1..32. kSlotBits * kLevels must be smaller than Tick's width in bits.
   static constexpr int kLevels = 7;
-  // Optional (1 if absent): from level 2 up, each slot is split into this many lists (a power
-  // of two, 1..16), chosen by a hash of the deadline, so that re-filing a slot walks that many
-  // independent lists at once and overlaps their cache misses (with 2^20 timers: 70 ns instead
-  // of 300 ns per expiry; 8 and 16 measure alike). Costs 8 bytes per list head: 28 KB here,
-  // 3.6 KB with 1, which suits small targets.
-  static constexpr int kListsPerSlot = 8;
+  // Optional (16 if absent): entries per chunk of a slot's array, 1..256. A chunk of 16 is
+  // 256 bytes, four cache lines. Larger chunks cost more room per occupied slot (the pool
+  // reserves a part-filled chunk per list: see "Memory" in timing_wheel.cc), smaller ones a
+  // chunk hop more often when slots are re-filed. Small targets may want 4.
+  static constexpr int kEntriesPerChunk = 16;
 };
 
 // Names one inserted entry. Stale (fired, cancelled, or never issued) handles are harmless:
@@ -74,18 +74,19 @@ class TimingWheel {
   static constexpr int kSlotBits = Traits::kSlotBits;
   static constexpr int kLevels = Traits::kLevels;
   static constexpr int kSlotsPerLevel = 1 << kSlotBits;
-  static constexpr int kListsPerSlot = [] {
-    if constexpr (requires { Traits::kListsPerSlot; }) {
-      return Traits::kListsPerSlot;
+  static constexpr std::uint32_t kEntriesPerChunk = [] {
+    if constexpr (requires { Traits::kEntriesPerChunk; }) {
+      return static_cast<std::uint32_t>(Traits::kEntriesPerChunk);
     } else {
-      return 1;
+      return std::uint32_t{16};
     }
   }();
   // Deadlines that agree with Now() on all bits at and above kWheelBits live in the levels;
   // the others wait in the overflow list.
   static constexpr int kWheelBits = kSlotBits * kLevels;
-  // Largest pool: node indices are 32-bit and one value means "none".
-  static constexpr std::uint32_t kMaxCapacity = 0xFFFFFFFEu;
+  // Largest pool: node indices are 32-bit and one value means "none", and the chunk pool
+  // (room for 1.25 entries per node) must be indexable in 32 bits too.
+  static constexpr std::uint32_t kMaxCapacity = kEntriesPerChunk >= 2 ? 0xC0000000u : 0x80000000u;
 
  private:
   using UTick = std::make_unsigned_t<Tick>;
@@ -94,16 +95,11 @@ class TimingWheel {
   static_assert(std::is_integral_v<Tick>, "Tick must be an integer type");
   static_assert(kSlotBits >= 1 && kSlotBits <= 6, "a level's occupancy must fit 64 bits");
   static_assert(kLevels >= 1 && kLevels <= 32, "level occupancy must fit 32 bits");
-  static_assert(kListsPerSlot >= 1 && kListsPerSlot <= 16 &&
-                    std::has_single_bit(static_cast<unsigned>(kListsPerSlot)),
-                "kListsPerSlot must be a power of two, 1..16");
-  static constexpr int kWayBits = std::countr_zero(static_cast<unsigned>(kListsPerSlot));
-  // Slots of levels 0 and 1 are short (64 and 4096 ticks) and stay one list (way 0); from this
-  // level up, a slot's entries are spread over its kListsPerSlot lists.
-  static constexpr unsigned kFirstSplitLevel = 2;
-  static constexpr std::uint32_t kFreePrefetchDistance = 16;
+  static_assert(kEntriesPerChunk >= 1 && kEntriesPerChunk <= 256,
+                "kEntriesPerChunk must be 1..256");
   static_assert(kWheelBits < kTickBits,
                 "the levels must cover less than half the tick range (wrap-safe comparisons)");
+  static constexpr std::uint32_t kFreePrefetchDistance = 16;
 
  public:
   // Deadlines passed to Insert() and targets passed to AdvanceTo() must lie within kMaxSpan
@@ -125,26 +121,44 @@ class TimingWheel {
 
   // Reserve()
   //
-  // Grows the node pool to at least `capacity` entries; pending entries and handles stay
-  // valid. Allocates (this and Insert() are the only calls that do); never blocks; owner
-  // thread, including from inside an AdvanceTo() callback.
-  // Returns kResourceExhausted if the allocation fails or `capacity` > kMaxCapacity; the
-  // wheel is then unchanged.
+  // Grows the node pool to at least `capacity` entries, and the chunk pool to match; pending
+  // entries and handles stay valid. Allocates (this and Insert() are the only calls that do);
+  // never blocks; owner thread, including from inside an AdvanceTo() callback.
+  // Returns kResourceExhausted if an allocation fails or `capacity` > kMaxCapacity; the wheel
+  // is then unchanged.
   [[nodiscard]] Status Reserve(std::uint32_t capacity) noexcept {
     if (capacity <= capacity_) return OkStatus();
     if (capacity > kMaxCapacity) {
-      return Status(StatusCode::kResourceExhausted, "timing wheel: capacity above 2^32 - 2");
+      return Status(StatusCode::kResourceExhausted, "timing wheel: capacity above kMaxCapacity");
     }
+    const std::uint32_t chunks = ChunksFor(std::uint64_t{capacity} + StaleAllowance(capacity));
     std::unique_ptr<Node[]> grown(new (std::nothrow) Node[capacity]);
+    std::unique_ptr<Meta[]> grown_meta(new (std::nothrow) Meta[capacity]);
     std::unique_ptr<std::uint32_t[]> grown_free(new (std::nothrow) std::uint32_t[capacity]);
-    if (grown == nullptr || grown_free == nullptr) {
-      return Status(StatusCode::kResourceExhausted, "timing wheel: node pool allocation failed");
+    std::unique_ptr<Entry[]> grown_entries(new (std::nothrow)
+                                               Entry[std::size_t{chunks} * kEntriesPerChunk]);
+    std::unique_ptr<std::uint32_t[]> grown_next(new (std::nothrow) std::uint32_t[chunks]);
+    if (grown == nullptr || grown_meta == nullptr || grown_free == nullptr ||
+        grown_entries == nullptr || grown_next == nullptr) {
+      return Status(StatusCode::kResourceExhausted, "timing wheel: pool allocation failed");
     }
-    if (used_ > 0) std::copy_n(nodes_.get(), used_, grown.get());
+    if (used_ > 0) {
+      std::copy_n(nodes_.get(), used_, grown.get());
+      std::copy_n(meta_.get(), used_, grown_meta.get());
+    }
     if (free_count_ > 0) std::copy_n(free_.get(), free_count_, grown_free.get());
+    if (chunks_used_ > 0) {
+      std::copy_n(entries_.get(), std::size_t{chunks_used_} * kEntriesPerChunk,
+                  grown_entries.get());
+      std::copy_n(chunk_next_.get(), chunks_used_, grown_next.get());
+    }
     nodes_ = std::move(grown);
+    meta_ = std::move(grown_meta);
     free_ = std::move(grown_free);
+    entries_ = std::move(grown_entries);
+    chunk_next_ = std::move(grown_next);
     capacity_ = capacity;
+    chunk_capacity_ = chunks;
     return OkStatus();
   }
 
@@ -154,8 +168,10 @@ class TimingWheel {
   // A deadline at or before Now() is due: it fires at the start of the next AdvanceTo() —
   // also when inserted from inside an AdvanceTo() callback, where it does not fire in the
   // running pass (so a zero-delay re-arm cannot starve other entries). Entries with equal
-  // deadlines fire in insertion order. O(1). Never allocates, never blocks; owner thread,
-  // including from inside an AdvanceTo() callback.
+  // deadlines fire in insertion order. O(1), amortized: when the chunk pool's room is taken
+  // by cancelled entries, this call first sweeps them out (see Purge in timing_wheel.cc).
+  // Never allocates, never blocks; owner thread, including from inside an AdvanceTo()
+  // callback.
   // Returns the entry's handle, or kResourceExhausted when every node is in use (nothing is
   // changed; pending entries are not affected).
   [[nodiscard]] Result<Handle> TryInsert(Tick deadline, std::uint64_t payload) noexcept {
@@ -167,8 +183,8 @@ class TimingWheel {
 
   // Insert()
   //
-  // TryInsert(), growing the pool (doubling it) when it is full. Allocates only when the pool
-  // is full; never blocks; owner thread, including from inside an AdvanceTo() callback.
+  // TryInsert(), growing the pools (doubling them) when every node is in use. Allocates only
+  // then; never blocks; owner thread, including from inside an AdvanceTo() callback.
   // Returns kResourceExhausted if growing fails.
   [[nodiscard]] Result<Handle> Insert(Tick deadline, std::uint64_t payload) noexcept {
     if (free_count_ == 0 && used_ == capacity_) {
@@ -184,15 +200,14 @@ class TimingWheel {
   // Removes a pending entry so it never fires. Returns false, and does nothing, if `h` is
   // stale: the entry already fired (its handle is stale inside its own callback), was
   // cancelled, or its node was reused. From inside an AdvanceTo() callback it may cancel
-  // entries due in the same pass; they then do not fire. O(1). Never allocates, never blocks;
-  // owner thread.
+  // entries due in the same pass; they then do not fire. O(1): it touches the node only (the
+  // node is free again at once; its slot entry is dropped when time or a sweep reaches it).
+  // Never allocates, never blocks; owner thread.
   bool Cancel(Handle h) noexcept {
     if (!IsPending(h)) return false;
-    Node& n = nodes_[h.index];
-    Forget(n.deadline, n.list);
-    Unlink(h.index);
+    Forget(h.index);
     Free(h.index);
-    --size_;
+    --size_;  // the entry stays, stale: entry_count_ - size_ grew by one
     return true;
   }
 
@@ -200,14 +215,15 @@ class TimingWheel {
   //
   // Moves a pending entry to `deadline`, keeping its handle and payload. It then orders as if
   // inserted now (after entries already pending with the same deadline), and a deadline at or
-  // before Now() makes it due exactly as in TryInsert(). Returns false if `h` is stale. O(1).
-  // Never allocates, never blocks; owner thread, including from inside a callback.
+  // before Now() makes it due exactly as in TryInsert(). Returns false if `h` is stale. O(1),
+  // amortized as TryInsert(). Never allocates, never blocks; owner thread, including from
+  // inside a callback.
   bool Reschedule(Handle h, Tick deadline) noexcept {
     if (!IsPending(h)) return false;
-    Node& n = nodes_[h.index];
-    Forget(n.deadline, n.list);
-    Unlink(h.index);
-    n.deadline = deadline;
+    MakeRoom();  // may sweep: before the node is touched
+    Forget(h.index);
+    ++meta_[h.index].filing;  // the old entry is now stale
+    nodes_[h.index].deadline = deadline;
     File(h.index);
     return true;
   }
@@ -215,8 +231,7 @@ class TimingWheel {
   // IsPending() — whether `h` names an entry that has neither fired nor been cancelled.
   // O(1). Never allocates, never blocks; owner thread.
   bool IsPending(Handle h) const noexcept {
-    return h.index < used_ && (h.generation & 1u) != 0 &&
-           nodes_[h.index].generation == h.generation;
+    return h.index < used_ && (h.generation & 1u) != 0 && meta_[h.index].generation == h.generation;
   }
 
   // DeadlineOf() — the deadline of a pending entry, or nullopt if `h` is stale. O(1).
@@ -239,7 +254,8 @@ class TimingWheel {
   // call AdvanceTo() (checked). The handle it receives is already stale.
   // A `now` before Now() is treated as Now(). Cost: O(1) per fired entry plus O(1) per
   // non-empty slot reached, amortized O(kLevels) re-filing per entry (bursty: reaching a
-  // higher-level slot re-files all its entries at once), never O(elapsed ticks).
+  // higher-level slot re-files all its entries at once), never O(elapsed ticks). Cancelled
+  // entries still in a slot cost a re-filing copy and are dropped at level 0.
   // Never allocates, never blocks (beyond the callback); owner thread.
   // Returns the number of entries fired.
   template <typename F>
@@ -253,7 +269,8 @@ class TimingWheel {
     if (lists_[kDueList].head != kNil) {
       // Entries due at the previous Now(): the due list is re-labelled as the firing list so
       // that entries made due by these callbacks wait for the next call.
-      MoveAll(kDueList, kFiringList);
+      lists_[kFiringList] = lists_[kDueList];
+      lists_[kDueList] = List{};
       fired += FireAll(kFiringList, on_expire);
     }
     for (;;) {
@@ -275,7 +292,9 @@ class TimingWheel {
         continue;
       }
       if (lists_[kOverflowList].head != kNil) {
-        const Tick epoch = EpochStart(OverflowMin());
+        const std::optional<Tick> min = OverflowMin();
+        if (!min) continue;  // only cancelled entries were left: dropped
+        const Tick epoch = EpochStart(*min);
         if (Diff(epoch, now) > 0) break;
         now_ = epoch;  // the levels are empty and every overflow entry is at or after `epoch`
         cache_ = CacheState::kStale;
@@ -296,13 +315,13 @@ class TimingWheel {
   //
   // The exact earliest instant at which AdvanceTo() fires something: Now() if an entry is
   // already due, else the earliest pending deadline, or nullopt if the wheel is empty. Sleep
-  // until it (the wheel adds no rounding). Cost: O(1) when the earliest entry is at level 0
-  // or the answer is cached; otherwise one scan of the k entries sharing the earliest slot
-  // (or the overflow list), after which it is cached until time reaches that slot or its
+  // until it (the wheel adds no rounding). Cost: when not cached, one scan of the k entries
+  // sharing the earliest slot (or the overflow list), dropping that slot's cancelled entries
+  // if no live one is left; the answer is then cached until time reaches that slot or its
   // earliest entry is cancelled. Not const for that cache. Never allocates, never blocks;
   // owner thread.
   std::optional<Tick> NextDeadline() noexcept {
-    if (lists_[kDueList].head != kNil || lists_[kFiringList].head != kNil) return now_;
+    if (HasLive(kDueList) || HasLive(kFiringList)) return now_;
     if (cache_ == CacheState::kStale) Recompute();
     if (cache_ == CacheState::kEmpty) return std::nullopt;
     return cached_next_;
@@ -317,38 +336,74 @@ class TimingWheel {
   bool empty() const noexcept { return size_ == 0; }
   std::uint32_t capacity() const noexcept { return capacity_; }
 
-  // Bytes per pool node (32 with the default traits).
-  static constexpr std::size_t node_bytes() noexcept { return sizeof(Node); }
+  // Bytes per pool node (24 with the default traits: 16 + 8 in two arrays) and per slot
+  // entry (16).
+  static constexpr std::size_t node_bytes() noexcept { return sizeof(Node) + sizeof(Meta); }
+  static constexpr std::size_t entry_bytes() noexcept { return sizeof(Entry); }
+  // Bytes the wheel holds for `capacity` entries: nodes, free-index stack, chunk pool.
+  static constexpr std::size_t pool_bytes(std::uint32_t capacity) noexcept {
+    return std::size_t{capacity} * (node_bytes() + sizeof(std::uint32_t)) +
+           std::size_t{ChunksFor(std::uint64_t{capacity} + StaleAllowance(capacity))} *
+               (kEntriesPerChunk * sizeof(Entry) + sizeof(std::uint32_t));
+  }
 
  private:
   static constexpr std::uint32_t kNil = 0xFFFFFFFFu;
   static constexpr UTick kSlotMask = static_cast<UTick>(kSlotsPerLevel - 1);
-  // List ids: ((level << kSlotBits | slot) << kWayBits) | way for the slot lists, then the
-  // special lists.
-  static constexpr std::uint32_t kSlotLists =
-      static_cast<std::uint32_t>(kLevels * kSlotsPerLevel * kListsPerSlot);
+  // List ids: level << kSlotBits | slot for the slot lists, then the special lists.
+  static constexpr std::uint32_t kSlotLists = static_cast<std::uint32_t>(kLevels * kSlotsPerLevel);
   static constexpr std::uint32_t kOverflowList = kSlotLists;    // deadlines past the last level
   static constexpr std::uint32_t kDueList = kSlotLists + 1;     // deadline <= now_ at insert
   static constexpr std::uint32_t kFiringList = kSlotLists + 2;  // being fired by AdvanceTo()
   static constexpr std::uint32_t kNumLists = kSlotLists + 3;
 
-  // 32 bytes with the default traits (static_assert in timing_wheel.cc). Trivial, so the pool
-  // is allocated without being written.
-  struct Node {
+  // One filing of a node in a list: 16 bytes with the default traits. Copied, never pointed
+  // to. Live iff meta_[node].filing == filing; otherwise the node was cancelled, fired or
+  // re-filed since, and the entry is dropped wherever it is next met.
+  struct Entry {
     Tick deadline;
-    std::uint64_t payload;
-    std::uint32_t prev;        // in `list`; kNil at the head
-    std::uint32_t next;        // in `list`; kNil at the tail
-    std::uint32_t generation;  // odd while pending, even while free; bumped at each change
-    std::uint32_t list;        // the list holding it, while pending
+    std::uint32_t node;
+    std::uint32_t filing;
   };
 
+  // A node is split in two arrays. Meta (8 bytes) is all that Cancel(), IsPending() and the
+  // liveness check of an entry read: a third of the node's bytes, so those reads mostly hit
+  // cache even with 10^6 timers. Node (16 bytes with the default traits) is read only when
+  // an entry fires. Both trivial, so the pools are allocated without being written.
+  struct Meta {
+    std::uint32_t filing;      // bumped whenever the node's entry changes or goes
+    std::uint32_t generation;  // odd while pending, even while free; bumped at each change
+  };
+  struct Node {
+    std::uint64_t payload;
+    Tick deadline;  // while pending
+  };
+
+  // A chained array of entries: chunks head .. tail, entries [head_pos, end) in the head
+  // chunk, [0, tail_fill) in the tail chunk (when head == tail: [head_pos, tail_fill)).
+  // head_pos is non-zero only while the list is being fired from its front.
   struct List {
     std::uint32_t head = kNil;
     std::uint32_t tail = kNil;
+    std::uint32_t head_pos = 0;
+    std::uint32_t tail_fill = 0;
   };
 
   enum class CacheState : std::uint8_t { kStale, kEmpty, kValid };
+
+  // Chunks that always hold `entries` entries however they are spread: each non-empty list
+  // has at most one part-filled chunk, and two more cover a list being consumed from its
+  // front while another is rebuilt (see "Memory" in timing_wheel.cc).
+  static constexpr std::uint32_t ChunksFor(std::uint64_t entries) noexcept {
+    return static_cast<std::uint32_t>((entries + kEntriesPerChunk - 1) / kEntriesPerChunk +
+                                      std::min<std::uint64_t>(entries, kNumLists) + 3);
+  }
+  // Cancelled entries the chunk pool holds room for beyond `capacity` live ones: the sweep
+  // that makes room when they are used up then drops at least this many, so its cost is O(1)
+  // amortized per cancel.
+  static constexpr std::uint32_t StaleAllowance(std::uint32_t capacity) noexcept {
+    return capacity / 4 + kEntriesPerChunk;
+  }
 
   // a - b in the wrap-safe sense: correct whenever the true difference is within kMaxSpan.
   static constexpr STick Diff(Tick a, Tick b) noexcept {
@@ -360,21 +415,8 @@ class TimingWheel {
   static unsigned Ctz(std::uint64_t bits) noexcept {
     return static_cast<unsigned>(std::countr_zero(bits));
   }
-  // The first of the kListsPerSlot lists of a slot.
   static constexpr std::uint32_t SlotList(unsigned level, unsigned slot) noexcept {
-    return ((level << kSlotBits) | slot) << kWayBits;
-  }
-  // Which of its slot's lists a deadline uses at `level`: equal deadlines share one, so
-  // insertion order among them is the order of one list.
-  static std::uint32_t Way(Tick d, unsigned level) noexcept {
-    if constexpr (kWayBits == 0) {
-      return 0;
-    } else {
-      if (level < kFirstSplitLevel) return 0;
-      const std::uint64_t h =
-          static_cast<std::uint64_t>(static_cast<UTick>(d)) * 0x9E3779B97F4A7C15u;  // Fibonacci
-      return static_cast<std::uint32_t>(h >> (64 - kWayBits));
-    }
+    return (level << kSlotBits) | slot;
   }
   static void Prefetch([[maybe_unused]] const void* p) noexcept {
 #if defined(__GNUC__)
@@ -393,7 +435,147 @@ class TimingWheel {
         static_cast<UTick>(static_cast<UTick>(t) & static_cast<UTick>(~LowMask(kWheelBits))));
   }
 
+  Entry* Chunk(std::uint32_t c) const noexcept {
+    return entries_.get() + std::size_t{c} * kEntriesPerChunk;
+  }
+  bool Live(const Entry& e) const noexcept { return meta_[e.node].filing == e.filing; }
+  // Whether `list` holds a live entry. O(k); only the due and firing lists are asked, and
+  // they are short or being drained.
+  bool HasLive(std::uint32_t list) const noexcept {
+    bool live = false;
+    ForEach(list, [&](const Entry& e) {
+      live = Live(e);
+      return !live;  // stop at the first live entry
+    });
+    return live;
+  }
+
+  // Calls f(entry) for the entries of `list` in order while it returns true.
+  template <typename F>
+  void ForEach(std::uint32_t list, F&& f) const noexcept {
+    const List& l = lists_[list];
+    for (std::uint32_t c = l.head, pos = l.head_pos; c != kNil; c = chunk_next_[c], pos = 0) {
+      const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+      const Entry* p = Chunk(c);
+      for (; pos < end; ++pos) {
+        if (!f(p[pos])) return;
+      }
+    }
+  }
+
+  void PrefetchChunk(std::uint32_t c) const noexcept {
+    const char* p = reinterpret_cast<const char*>(Chunk(c));
+    for (std::size_t off = 0; off < kEntriesPerChunk * sizeof(Entry); off += 64) Prefetch(p + off);
+  }
+  // Starts the cache misses of the Meta of chunk c's entries from `pos` on (c in list l).
+  void PrefetchMeta(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
+    const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+    const Entry* p = Chunk(c);
+    for (; pos < end; ++pos) Prefetch(&meta_[p[pos].node]);
+  }
+
+  std::uint32_t TakeChunk() noexcept {
+    std::uint32_t c;
+    if (free_chunk_ != kNil) {
+      c = free_chunk_;
+      free_chunk_ = chunk_next_[c];
+    } else {
+      // ChunksFor() bounds the chunks in use, and MakeRoom() keeps entries within it.
+      APS_CHECK(chunks_used_ < chunk_capacity_);
+      c = chunks_used_++;
+    }
+    chunk_next_[c] = kNil;
+    return c;
+  }
+  void ReleaseChunk(std::uint32_t c) noexcept {
+    chunk_next_[c] = free_chunk_;
+    free_chunk_ = c;
+  }
+
+  void Append(std::uint32_t list, const Entry& e) noexcept {
+    List& l = lists_[list];
+    if (l.tail == kNil || l.tail_fill == kEntriesPerChunk) {
+      const std::uint32_t c = TakeChunk();
+      if (l.tail == kNil) {
+        l.head = c;
+        l.head_pos = 0;
+      } else {
+        chunk_next_[l.tail] = c;
+      }
+      l.tail = c;
+      l.tail_fill = 0;
+    }
+    Chunk(l.tail)[l.tail_fill++] = e;
+  }
+
+  // Takes list `list` out of lists_ (leaving it empty) and calls f(entry) for each of its
+  // entries in order, releasing each chunk once read: f may append to any list, `list`
+  // included. The caller keeps the occupancy bits right. Reading chunk c, it starts the
+  // cache misses of the chunk after next and, with `prefetch_meta` (f reads Live()), of the
+  // next chunk's nodes' Meta.
+  template <typename F>
+  void Drain(std::uint32_t list, bool prefetch_meta, F&& f) noexcept {
+    const List l = lists_[list];
+    lists_[list] = List{};
+    if (l.head != kNil && prefetch_meta) PrefetchMeta(l, l.head, l.head_pos);
+    for (std::uint32_t c = l.head, pos = l.head_pos; c != kNil; pos = 0) {
+      const std::uint32_t next = chunk_next_[c];
+      if (next != kNil) {
+        if (const std::uint32_t after = chunk_next_[next]; after != kNil) PrefetchChunk(after);
+        if (prefetch_meta) PrefetchMeta(l, next, 0);
+      }
+      const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+      const Entry* p = Chunk(c);
+      for (; pos < end; ++pos) f(Entry(p[pos]));
+      ReleaseChunk(c);
+      c = next;
+    }
+  }
+
+  // Makes sure one more entry fits the chunk pool, sweeping out cancelled entries if their
+  // allowance is used up. After a sweep at most size_ entries remain, and Reserve() sized the
+  // pool for capacity_ + StaleAllowance(capacity_), so one more always fits. Also sweeps
+  // when kSweepFilings filings have passed since the last sweep, so that a node's 32-bit
+  // filing count cannot wrap back to the count a stale entry still holds.
+  void MakeRoom() noexcept {
+    if (Stale() == 0) {
+      filings_since_sweep_ = 0;
+      return;
+    }
+    if (ChunksFor(entry_count_ + 1) > chunk_capacity_ || filings_since_sweep_ >= kSweepFilings) {
+      Sweep();
+    }
+  }
+  // Filings (File() calls) between wrap-guard sweeps. A node's filing count moves at most
+  // twice per filing (the filing, then its firing or cancel), so 2^30 keeps it below 2^31.
+  static constexpr std::uint64_t kSweepFilings = std::uint64_t{1} << 30;
+
+  // Drops every cancelled entry from every list (the one being fired included: FireAll()
+  // re-reads its list after each callback). O(entries): each entry's node is read once, with
+  // the next chunk's nodes prefetched.
+  void Sweep() noexcept {
+    for (std::uint32_t list = 0; list < kNumLists; ++list) {
+      if (lists_[list].head == kNil) continue;
+      Drain(list, /*prefetch_meta=*/true, [&](const Entry& e) {
+        if (Live(e)) {
+          Append(list, e);
+        } else {
+          DropStale();
+        }
+      });
+      if (lists_[list].head == kNil && list < kSlotLists) {
+        MarkEmpty(list >> kSlotBits, list & (kSlotsPerLevel - 1));
+      }
+    }
+    APS_DCHECK(Stale() == 0);
+    filings_since_sweep_ = 0;
+  }
+  void DropStale() noexcept { --entry_count_; }
+  // Stale entries in the lists: every pending node has exactly one live entry.
+  std::uint64_t Stale() const noexcept { return entry_count_ - size_; }
+
   Result<Handle> InsertNode(Tick deadline, std::uint64_t payload) noexcept {
+    MakeRoom();
     std::uint32_t idx;
     if (free_count_ != 0) {
       idx = free_[--free_count_];
@@ -401,313 +583,332 @@ class TimingWheel {
       // kFreePrefetchDistance-th next insert will take (16: measured best with 2^20 timers,
       // 37 -> 18 ns per insert).
       if (free_count_ >= kFreePrefetchDistance) {
-        Prefetch(&nodes_[free_[free_count_ - kFreePrefetchDistance]]);
+        const std::uint32_t later = free_[free_count_ - kFreePrefetchDistance];
+        Prefetch(&nodes_[later]);
+        Prefetch(&meta_[later]);
       }
     } else {
       idx = used_++;
-      nodes_[idx].generation = 0;
+      meta_[idx] = Meta{};
     }
-    Node& n = nodes_[idx];
-    n.deadline = deadline;
-    n.payload = payload;
-    ++n.generation;  // now odd: pending
+    nodes_[idx] = Node{payload, deadline};
+    Meta& m = meta_[idx];
+    ++m.generation;  // now odd: pending
+    ++m.filing;
     ++size_;
     File(idx);
-    return Handle{idx, n.generation};
+    return Handle{idx, m.generation};
   }
 
+  // The node leaves the wheel (cancelled or fired): its entry, if still in a list, is stale.
   void Free(std::uint32_t idx) noexcept {
-    Node& n = nodes_[idx];
-    ++n.generation;  // now even: stale for every handle issued so far
+    Meta& m = meta_[idx];
+    ++m.generation;  // now even: stale for every handle issued so far
+    ++m.filing;
     free_[free_count_++] = idx;
   }
 
-  // Files a node by its deadline relative to now_: due list, a slot, or overflow. Keeps the
-  // NextDeadline() cache exact.
+  // Files a new entry for a node, with the node's current filing, by its deadline relative
+  // to now_: due list, a slot, or overflow. Keeps the NextDeadline() cache exact.
   void File(std::uint32_t idx) noexcept {
-    const Tick d = nodes_[idx].deadline;
-    if (Diff(d, now_) <= 0) {
-      Append(kDueList, idx);
+    const Entry e{nodes_[idx].deadline, idx, meta_[idx].filing};
+    ++entry_count_;
+    ++filings_since_sweep_;
+    if (Diff(e.deadline, now_) <= 0) {
+      Append(kDueList, e);
       return;
     }
-    Place(idx, d);
+    Place(e);
     if (cache_ == CacheState::kEmpty ||
-        (cache_ == CacheState::kValid && Diff(d, cached_next_) < 0)) {
-      cached_next_ = d;
+        (cache_ == CacheState::kValid && Diff(e.deadline, cached_next_) < 0)) {
+      cached_next_ = e.deadline;
+      cached_node_ = idx;
       cache_ = CacheState::kValid;
     }
   }
 
-  // Puts a node with deadline d > now_ into its slot: the level is the highest kSlotBits-digit
-  // in which d differs from now_ (d's digit there is the larger one), the slot is d's digit.
-  void Place(std::uint32_t idx, Tick d) noexcept {
-    const UTick diff = static_cast<UTick>(static_cast<UTick>(d) ^ static_cast<UTick>(now_));
+  // Puts an entry with deadline d > now_ into its slot: the level is the highest
+  // kSlotBits-digit in which d differs from now_ (d's digit there is the larger one), the slot
+  // is d's digit; or into overflow.
+  void Place(const Entry& e) noexcept {
+    const UTick diff =
+        static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_));
     if ((diff >> kWheelBits) != 0) {
       if (lists_[kOverflowList].head == kNil) {
-        overflow_min_ = d;
+        overflow_min_ = e.deadline;
+        overflow_min_node_ = e.node;
         overflow_min_exact_ = true;
-      } else if (overflow_min_exact_ && Diff(d, overflow_min_) < 0) {
-        overflow_min_ = d;
+      } else if (overflow_min_exact_ && Diff(e.deadline, overflow_min_) < 0) {
+        overflow_min_ = e.deadline;
+        overflow_min_node_ = e.node;
       }
-      Append(kOverflowList, idx);
+      Append(kOverflowList, e);
       return;
     }
-    PlaceInLevels(idx, d, diff);
+    PlaceInLevels(e, diff);
   }
 
   // Place() for a deadline d > now_ known to be within the levels; diff = d ^ now_.
-  void PlaceInLevels(std::uint32_t idx, Tick d, UTick diff) noexcept {
+  void PlaceInLevels(const Entry& e, UTick diff) noexcept {
     const unsigned level =
         static_cast<unsigned>(kTickBits - 1 - std::countl_zero(diff)) / kSlotBits;
     const unsigned slot =
-        static_cast<unsigned>((static_cast<UTick>(d) >> (level * kSlotBits)) & kSlotMask);
-    Append(SlotList(level, slot) | Way(d, level), idx);
+        static_cast<unsigned>((static_cast<UTick>(e.deadline) >> (level * kSlotBits)) & kSlotMask);
+    Append(SlotList(level, slot), e);
     occupied_[level] |= std::uint64_t{1} << slot;
     occupied_levels_ |= std::uint32_t{1} << level;
   }
 
-  // Called before a pending node leaves its list other than by firing.
-  void Forget(Tick d, std::uint32_t list) noexcept {
-    if (list >= kDueList) return;
-    if (cache_ == CacheState::kValid && d == cached_next_) cache_ = CacheState::kStale;
-    if (list == kOverflowList && d == overflow_min_) overflow_min_exact_ = false;
+  // Called when a pending node's entry goes stale other than by firing: marks a cached
+  // minimum stale if that entry was the one giving it. By node, not by deadline, so that
+  // Cancel() reads no more of the node than its generation.
+  void Forget(std::uint32_t idx) noexcept {
+    if (idx == cached_node_) cache_ = CacheState::kStale;
+    if (idx == overflow_min_node_) overflow_min_exact_ = false;
   }
 
-  void Append(std::uint32_t list, std::uint32_t idx) noexcept {
-    Node& n = nodes_[idx];
-    List& l = lists_[list];
-    n.list = list;
-    n.next = kNil;
-    n.prev = l.tail;
-    if (l.tail != kNil) {
-      nodes_[l.tail].next = idx;
-    } else {
-      l.head = idx;
-    }
-    l.tail = idx;
-  }
-
-  // Unlinks a node from its list, keeping the occupancy bitmaps exact.
-  void Unlink(std::uint32_t idx) noexcept {
-    const Node& n = nodes_[idx];
-    List& l = lists_[n.list];
-    if (n.prev != kNil) {
-      nodes_[n.prev].next = n.next;
-    } else {
-      l.head = n.next;
-    }
-    if (n.next != kNil) {
-      nodes_[n.next].prev = n.prev;
-    } else {
-      l.tail = n.prev;
-    }
-    if (l.head == kNil && n.list < kSlotLists) SlotListEmptied(n.list);
-  }
-
-  // Removes the head of the non-empty `list`; faster than Unlink().
-  std::uint32_t PopFront(std::uint32_t list) noexcept {
-    List& l = lists_[list];
-    const std::uint32_t idx = l.head;
-    const std::uint32_t next = nodes_[idx].next;
-    l.head = next;
-    if (next != kNil) {
-      nodes_[next].prev = kNil;
-    } else {
-      l.tail = kNil;
-      if (list < kSlotLists) SlotListEmptied(list);
-    }
-    return idx;
-  }
-
-  // Slot list `list` has just become empty: clears the slot's occupancy bit unless another
-  // of its lists is non-empty.
-  void SlotListEmptied(std::uint32_t list) noexcept {
-    const unsigned level = list >> (kSlotBits + kWayBits);
-    if (level >= kFirstSplitLevel) {
-      const std::uint32_t first = list & ~static_cast<std::uint32_t>(kListsPerSlot - 1);
-      for (std::uint32_t i = first; i < first + kListsPerSlot; ++i) {
-        if (lists_[i].head != kNil) return;
-      }
-    }
-    MarkEmpty(level, (list >> kWayBits) & (kSlotsPerLevel - 1));
-  }
-
-  // Clears the occupancy bits of a slot whose lists are all empty.
+  // Clears the occupancy bits of a slot whose list is empty.
   void MarkEmpty(unsigned level, unsigned slot) noexcept {
     occupied_[level] &= ~(std::uint64_t{1} << slot);
     if (occupied_[level] == 0) occupied_levels_ &= ~(std::uint32_t{1} << level);
   }
 
-  // Moves every node of `from` (not a slot) to the end of the empty list `to`. O(k).
-  void MoveAll(std::uint32_t from, std::uint32_t to) noexcept {
-    for (std::uint32_t i = lists_[from].head; i != kNil; i = nodes_[i].next) nodes_[i].list = to;
-    lists_[to] = lists_[from];
-    lists_[from] = List{};
+  // Removes the first entry of the non-empty `list`.
+  void PopFront(std::uint32_t list) noexcept {
+    List& l = lists_[list];
+    ++l.head_pos;
+    if (l.head == l.tail) {
+      if (l.head_pos < l.tail_fill) return;
+      ReleaseChunk(l.head);
+      l = List{};
+      if (list < kSlotLists) MarkEmpty(list >> kSlotBits, list & (kSlotsPerLevel - 1));
+    } else if (l.head_pos == kEntriesPerChunk) {
+      const std::uint32_t next = chunk_next_[l.head];
+      ReleaseChunk(l.head);
+      l.head = next;
+      l.head_pos = 0;
+    }
   }
 
-  // Pops and fires every node of `list` in order. Re-reads the list after each callback,
-  // which may have cancelled its other nodes or grown the pool.
+  // Starts the cache misses of the nodes of the chunk after the head of `list`, once per
+  // chunk, so that firing reads them from cache.
+  void PrefetchNextNodes(const List& l) const noexcept {
+    const std::uint32_t next = chunk_next_[l.head];
+    if (next == kNil) return;
+    const std::uint32_t end = next == l.tail ? l.tail_fill : kEntriesPerChunk;
+    const Entry* p = Chunk(next);
+    for (std::uint32_t i = 0; i < end; ++i) {
+      if (Live(p[i])) Prefetch(&nodes_[p[i].node]);
+    }
+    const std::uint32_t after = chunk_next_[next];
+    if (after != kNil) Prefetch(Chunk(after));
+  }
+
+  // Pops and fires every live entry of `list` in order, dropping stale ones. Re-reads the
+  // list after each callback, which may have cancelled its other entries, swept the lists or
+  // grown the pools.
   template <typename F>
   std::size_t FireAll(std::uint32_t list, F& on_expire) noexcept {
     std::size_t fired = 0;
+    if (lists_[list].head != kNil) PrefetchFirstNodes(lists_[list]);
     while (lists_[list].head != kNil) {
-      const std::uint32_t idx = PopFront(list);
-      const Node& n = nodes_[idx];
-      const Tick deadline = n.deadline;
+      const List& l = lists_[list];
+      if (l.head_pos == 0) PrefetchNextNodes(l);
+      const Entry e = Chunk(l.head)[l.head_pos];
+      PopFront(list);
+      --entry_count_;
+      const Meta& m = meta_[e.node];
+      if (m.filing != e.filing) continue;  // stale: dropped
+      const Node& n = nodes_[e.node];
       const std::uint64_t payload = n.payload;
-      const Handle h{idx, n.generation};
-      Free(idx);
+      const Handle h{e.node, m.generation};
+      Free(e.node);
       --size_;
       ++fired;
-      on_expire(payload, deadline, h);
+      on_expire(payload, e.deadline, h);
     }
     return fired;
   }
+  void PrefetchFirstNodes(const List& l) const noexcept {
+    const std::uint32_t end = l.head == l.tail ? l.tail_fill : kEntriesPerChunk;
+    const Entry* p = Chunk(l.head);
+    for (std::uint32_t i = l.head_pos; i < end; ++i) {
+      if (Live(p[i])) Prefetch(&nodes_[p[i].node]);
+    }
+  }
 
   // now_ has just reached the start of `slot` at `level` >= 1: its entries move down, and
-  // entries due now go to the firing list. The lower levels are empty and each list is walked
-  // in order, so equal deadlines (which share a list) keep insertion order. The slot's lists
-  // are walked round-robin with the next node of each prefetched: their cache misses overlap.
+  // entries due now go to the firing list. The lower levels are empty and the list is walked
+  // in order, so equal deadlines (which share a list) keep insertion order.
   void Cascade(unsigned level, unsigned slot) noexcept {
-    const std::uint32_t first = SlotList(level, slot);
     MarkEmpty(level, slot);
-    if (level < kFirstSplitLevel) {
-      std::uint32_t i = lists_[first].head;
-      lists_[first] = List{};
-      while (i != kNil) {
-        const std::uint32_t next = nodes_[i].next;
-        Refile(i);
-        i = next;
+    // While cancelled entries exist, each entry's liveness is checked (its Meta, prefetched a
+    // chunk ahead) and cancelled ones are dropped here rather than copied down to level 0.
+    // Level-0 slots hold a tick each, often one entry: firing them one after another would
+    // wait for each node's cache miss in turn. Entries headed there start that miss now, so
+    // the misses of one level-1 slot (64 ticks) overlap.
+    const bool check = Stale() != 0;
+    const bool to_level0 = level == 1;
+    Drain(SlotList(level, slot), check, [&](const Entry& e) {
+      if (check && !Live(e)) {
+        DropStale();
+        return;
       }
-      return;
-    }
-    std::array<std::uint32_t, static_cast<std::size_t>(kListsPerSlot)> cursor;
-    for (std::uint32_t w = 0; w < kListsPerSlot; ++w) {
-      cursor[w] = lists_[first + w].head;
-      lists_[first + w] = List{};
-    }
-    for (bool any = true; any;) {
-      any = false;
-      for (std::uint32_t& i : cursor) {
-        if (i == kNil) continue;
-        any = true;
-        const std::uint32_t idx = i;
-        i = nodes_[idx].next;
-        if (i != kNil) Prefetch(&nodes_[i]);
-        Refile(idx);
+      if (to_level0) Prefetch(&nodes_[e.node]);
+      if (e.deadline == now_) {
+        Append(kFiringList, e);
+      } else {
+        PlaceInLevels(
+            e, static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_)));
       }
-    }
+    });
   }
 
-  // Cascade() for one node, whose deadline is at or after now_ and within the levels.
-  void Refile(std::uint32_t idx) noexcept {
-    const Tick d = nodes_[idx].deadline;
-    if (d == now_) {
-      Append(kFiringList, idx);
-    } else {
-      PlaceInLevels(idx, d, static_cast<UTick>(static_cast<UTick>(d) ^ static_cast<UTick>(now_)));
-    }
-  }
-
-  // now_ has just reached an overflow epoch: entries of this epoch move into the levels (or
-  // fire now); the rest stay, and the overflow minimum becomes exact again. O(overflow size),
-  // once per distinct epoch among the overflow deadlines.
+  // now_ has just reached an overflow epoch: live entries of this epoch move into the levels
+  // (or fire now); the other live ones stay, cancelled ones go, and the overflow minimum
+  // becomes exact again. O(overflow size), once per distinct epoch among the overflow
+  // deadlines.
   void RefileOverflow() noexcept {
-    std::uint32_t i = lists_[kOverflowList].head;
     bool have_min = false;
-    while (i != kNil) {
-      const std::uint32_t next = nodes_[i].next;
-      const Tick d = nodes_[i].deadline;
-      if (EpochStart(d) == now_) {
-        Unlink(i);
-        if (d == now_) {
-          Append(kFiringList, i);
+    Drain(kOverflowList, /*prefetch_meta=*/true, [&](const Entry& e) {
+      if (!Live(e)) {
+        DropStale();
+      } else if (EpochStart(e.deadline) == now_) {
+        if (e.deadline == now_) {
+          Append(kFiringList, e);
         } else {
-          Place(i, d);
+          PlaceInLevels(
+              e, static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_)));
         }
-      } else if (!have_min || Diff(d, overflow_min_) < 0) {
-        overflow_min_ = d;
-        have_min = true;
+      } else {
+        Append(kOverflowList, e);
+        if (!have_min || Diff(e.deadline, overflow_min_) < 0) {
+          overflow_min_ = e.deadline;
+          overflow_min_node_ = e.node;
+          have_min = true;
+        }
       }
-      i = next;
-    }
+    });
     overflow_min_exact_ = true;
   }
 
-  Tick OverflowMin() noexcept {
-    if (!overflow_min_exact_) {
-      std::uint32_t i = lists_[kOverflowList].head;
-      overflow_min_ = nodes_[i].deadline;
-      for (; i != kNil; i = nodes_[i].next) {
-        if (Diff(nodes_[i].deadline, overflow_min_) < 0) overflow_min_ = nodes_[i].deadline;
+  // The live entry of `list` with the earliest deadline, if any (`first_only`: the list holds one
+  // deadline, so the first live entry answers).
+  std::optional<Entry> MinLive(std::uint32_t list, bool first_only) const noexcept {
+    std::optional<Entry> min;
+    ForEach(list, [&](const Entry& e) {
+      if (Live(e) && (!min || Diff(e.deadline, min->deadline) < 0)) {
+        min = e;
+        if (first_only) return false;
       }
+      return true;
+    });
+    return min;
+  }
+
+  // Empties a list that holds only stale entries.
+  void DropAllStale(std::uint32_t list) noexcept {
+    Drain(list, /*prefetch_meta=*/false, [&](const Entry&) { DropStale(); });
+  }
+
+  // The earliest live overflow deadline (exact), or nullopt after dropping an overflow list
+  // that holds only cancelled entries.
+  std::optional<Tick> OverflowMin() noexcept {
+    if (!overflow_min_exact_) {
+      const std::optional<Entry> min = MinLive(kOverflowList, false);
+      if (!min) {
+        DropAllStale(kOverflowList);
+        return std::nullopt;
+      }
+      overflow_min_ = min->deadline;
+      overflow_min_node_ = min->node;
       overflow_min_exact_ = true;
     }
     return overflow_min_;
   }
 
-  // Earliest deadline in the levels and overflow. Levels hold only deadlines after now_, each
-  // level's entries precede the next level's, and overflow entries follow them all.
+  // Earliest live deadline in the levels and overflow. Levels hold only deadlines after now_,
+  // each level's entries precede the next level's, and overflow entries follow them all. A
+  // slot holding only cancelled entries is emptied on the way.
   void Recompute() noexcept {
-    if (occupied_levels_ != 0) {
-      const unsigned level = Ctz(occupied_levels_);
-      const unsigned slot = Ctz(occupied_[level]);
-      if (level == 0) {
-        cached_next_ = SlotStart(0, slot);
-      } else {
-        bool found = false;
-        const std::uint32_t first = SlotList(level, slot);
-        for (std::uint32_t l = first; l < first + kListsPerSlot; ++l) {
-          for (std::uint32_t i = lists_[l].head; i != kNil; i = nodes_[i].next) {
-            if (!found || Diff(nodes_[i].deadline, cached_next_) < 0) {
-              cached_next_ = nodes_[i].deadline;
-              found = true;
-            }
-          }
+    for (;;) {
+      if (occupied_levels_ != 0) {
+        const unsigned level = Ctz(occupied_levels_);
+        const unsigned slot = Ctz(occupied_[level]);
+        const std::uint32_t list = SlotList(level, slot);
+        if (const std::optional<Entry> min = MinLive(list, level == 0)) {
+          cached_next_ = min->deadline;
+          cached_node_ = min->node;
+          cache_ = CacheState::kValid;
+          return;
         }
+        DropAllStale(list);
+        MarkEmpty(level, slot);
+        continue;
       }
-      cache_ = CacheState::kValid;
-    } else if (lists_[kOverflowList].head != kNil) {
-      cached_next_ = OverflowMin();
-      cache_ = CacheState::kValid;
-    } else {
+      if (lists_[kOverflowList].head != kNil) {
+        if (const std::optional<Tick> min = OverflowMin()) {
+          cached_next_ = *min;
+          cached_node_ = overflow_min_node_;
+          cache_ = CacheState::kValid;
+          return;
+        }
+        continue;
+      }
       cache_ = CacheState::kEmpty;
+      return;
     }
   }
 
   // Invariants (between public calls; during a callback the firing list may be non-empty):
-  // - Every pending node is in exactly one list, and its `list` names it. A node in a list of
-  //   level L, slot s has a deadline d > now_ that agrees with now_ on every bit at and above
-  //   (L + 1) * kSlotBits and whose digit L is s (so s > now_'s digit L). Hence level L's
-  //   entries all precede level L+1's, and a level-0 slot holds one deadline. Its list within
-  //   the slot is Way(d, L): way 0 below kFirstSplitLevel.
-  // - Overflow nodes have d > now_ and differ from now_ at or above bit kWheelBits.
-  // - Due nodes have d <= (the now_ at their insertion), in insertion order.
-  // - Within one list, nodes with equal deadlines are in insertion order.
+  // - Every pending node has exactly one live entry (an entry whose filing equals the
+  //   node's), in exactly one list; free nodes have none. Other entries are stale.
+  //   entry_count_ counts all entries, so entry_count_ - size_ of them are stale.
+  // - An entry in the list of level L, slot s has a deadline d > now_ that agrees with now_
+  //   on every bit at and above (L + 1) * kSlotBits and whose digit L is s (so s > now_'s
+  //   digit L). Hence level L's entries all precede level L+1's, and a level-0 slot holds one
+  //   deadline.
+  // - Overflow entries have d > now_ and differ from now_ at or above bit kWheelBits.
+  // - Due entries have d <= (the now_ at their filing), in filing order.
+  // - Within one list, entries with equal deadlines are in filing order.
+  // - Chunks in use <= ChunksFor(entry_count_) <= chunk_capacity_.
   Tick now_;
   std::unique_ptr<Node[]> nodes_;
-  std::uint32_t capacity_ = 0;  // nodes_ has this many elements
-  std::uint32_t used_ = 0;      // nodes [0, used_) have been handed out at least once
+  std::unique_ptr<Meta[]> meta_;  // same indices as nodes_
+  std::uint32_t capacity_ = 0;    // nodes_ has this many elements
+  std::uint32_t used_ = 0;        // nodes [0, used_) have been handed out at least once
   // free_[0, free_count_) are the freed nodes below used_, most recently freed last. An index
   // stack rather than a list through the nodes: popping it does not wait for a cache miss on
   // the node, so a run of inserts overlaps its misses (4 bytes per node).
   std::unique_ptr<std::uint32_t[]> free_;
   std::uint32_t free_count_ = 0;
   std::size_t size_ = 0;  // pending nodes
+  // The chunk pool: chunk c is entries_[c * kEntriesPerChunk, +kEntriesPerChunk), and
+  // chunk_next_[c] its successor in its list (or in the free chain from free_chunk_).
+  // Chunks [0, chunks_used_) have been handed out at least once.
+  std::unique_ptr<Entry[]> entries_;
+  std::unique_ptr<std::uint32_t[]> chunk_next_;
+  std::uint32_t chunk_capacity_ = 0;
+  std::uint32_t chunks_used_ = 0;
+  std::uint32_t free_chunk_ = kNil;
+  std::uint64_t entry_count_ = 0;
+  std::uint64_t filings_since_sweep_ = 0;
   std::array<List, kNumLists> lists_;
-  // Bit s of occupied_[L] is set iff some list of level L, slot s is non-empty.
+  // Bit s of occupied_[L] is set iff the list of level L, slot s is non-empty.
   std::array<std::uint64_t, static_cast<std::size_t>(kLevels)> occupied_{};
   // Bit L of occupied_levels_ is set iff occupied_[L] != 0.
   std::uint32_t occupied_levels_ = 0;
-  // overflow_min_ is the earliest overflow deadline when overflow_min_exact_, else a lower
-  // bound (a cancel removed the minimum). Meaningless while overflow is empty.
+  // overflow_min_ is the earliest live overflow deadline when overflow_min_exact_, else a
+  // lower bound (a cancel removed the minimum). Meaningless while overflow is empty.
   Tick overflow_min_{};
+  std::uint32_t overflow_min_node_ = kNil;  // a node whose live entry has overflow_min_
   bool overflow_min_exact_ = true;
-  // kValid: cached_next_ is the earliest deadline in the levels and overflow; kEmpty: there
-  // is none; kStale: unknown.
+  // kValid: cached_next_ is the earliest live deadline in the levels and overflow; kEmpty:
+  // there is none; kStale: unknown.
   CacheState cache_ = CacheState::kEmpty;
   Tick cached_next_{};
-  bool advancing_ = false;  // inside AdvanceTo()
+  std::uint32_t cached_node_ = kNil;  // while kValid: a node whose live entry has cached_next_
+  bool advancing_ = false;            // inside AdvanceTo()
 };
 
 }  // namespace aps

@@ -53,8 +53,9 @@ WheelHandle MustInsert(Wheel& w, Tick deadline, std::uint64_t payload) {
   return h.ok() ? *h : WheelHandle{};
 }
 
-TEST(TimingWheel, NodeIs32BytesAndHandleIs8) {
-  EXPECT_EQ(Wheel::node_bytes(), 32u);
+TEST(TimingWheel, NodeIs24BytesEntry16AndHandle8) {
+  EXPECT_EQ(Wheel::node_bytes(), 24u);
+  EXPECT_EQ(Wheel::entry_bytes(), 16u);
   EXPECT_EQ(sizeof(WheelHandle), 8u);
 }
 
@@ -382,6 +383,96 @@ TEST(TimingWheel, EmptyStretchesAreSkippedNotWalked) {
   EXPECT_TRUE(w.empty());
 }
 
+// Cancel leaves the entry in its slot (stale) and frees the node at once. When stale
+// entries use up their room in the chunk pool, the next insert sweeps them out: a full pool
+// of live entries must still fit however many cancels came before.
+TEST(TimingWheel, CancelledEntriesNeverCostRoomForLiveOnes) {
+  Wheel w(64, kStart);
+  for (int i = 0; i < 20000; ++i) {
+    // Far ahead and spread over levels 1..6: stale entries pile up in many slots.
+    const Tick d = kStart + 100 + static_cast<Tick>(i) * 7919 % (Tick{1} << 40);
+    WheelHandle h = MustInsert(w, d, static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(w.Cancel(h));
+    ASSERT_FALSE(w.Cancel(h));
+    ASSERT_EQ(w.size(), 0u);
+  }
+  EXPECT_EQ(w.NextDeadline(), std::nullopt);
+  for (std::uint64_t i = 0; i < 64; ++i) MustInsert(w, kStart + 1000 - static_cast<Tick>(i), i);
+  EXPECT_EQ(w.TryInsert(kStart + 1, 99).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(w.NextDeadline(), kStart + 1000 - 63);
+  std::vector<Fired> fired;
+  EXPECT_EQ(AdvanceRecording(w, kStart + (Tick{1} << 41), fired), 64u);
+  for (std::size_t i = 0; i < fired.size(); ++i) EXPECT_EQ(fired[i].payload, 63 - i);
+  EXPECT_TRUE(w.empty());
+}
+
+TEST(TimingWheel, RepeatedReschedulesLeaveOneLiveEntry) {
+  Wheel w(1, kStart);
+  const WheelHandle h = MustInsert(w, kStart + 10, 7);
+  std::mt19937_64 rng(3);
+  Tick last = 0;
+  for (int i = 0; i < 20000; ++i) {
+    last = kStart + 1 + static_cast<Tick>(rng() % (Tick{1} << (rng() % 44)));
+    ASSERT_TRUE(w.Reschedule(h, last));
+  }
+  EXPECT_EQ(w.DeadlineOf(h), last);
+  EXPECT_EQ(w.NextDeadline(), last);
+  std::vector<Fired> fired;
+  EXPECT_EQ(AdvanceRecording(w, last - 1, fired), 0u);
+  EXPECT_EQ(AdvanceRecording(w, last, fired), 1u);
+  EXPECT_EQ(fired, (std::vector<Fired>{{7, last, last}}));
+  EXPECT_TRUE(w.TryInsert(kStart + (Tick{1} << 45), 8).ok());
+}
+
+// NextDeadline() is exact: a slot (or the due list, or overflow) that holds only cancelled
+// entries does not count.
+TEST(TimingWheel, NextDeadlineSkipsWhatHoldsOnlyCancelledEntries) {
+  Wheel w(8, kStart);
+  std::vector<Fired> fired;
+  AdvanceRecording(w, kStart + 100, fired);  // Now() = kStart + 100
+  const WheelHandle due = MustInsert(w, kStart, 1);
+  const WheelHandle l0 = MustInsert(w, kStart + 101, 2);
+  const WheelHandle l0b = MustInsert(w, kStart + 101, 3);
+  const WheelHandle l2 = MustInsert(w, kStart + 5000, 4);
+  const WheelHandle over = MustInsert(w, kYear9999, 5);
+  EXPECT_EQ(w.NextDeadline(), kStart + 100);
+  ASSERT_TRUE(w.Cancel(due));
+  EXPECT_EQ(w.NextDeadline(), kStart + 101);
+  ASSERT_TRUE(w.Cancel(l0));
+  EXPECT_EQ(w.NextDeadline(), kStart + 101);  // l0b shares the slot and is live
+  ASSERT_TRUE(w.Cancel(l0b));
+  EXPECT_EQ(w.NextDeadline(), kStart + 5000);
+  ASSERT_TRUE(w.Cancel(l2));
+  EXPECT_EQ(w.NextDeadline(), kYear9999);
+  ASSERT_TRUE(w.Cancel(over));
+  EXPECT_EQ(w.NextDeadline(), std::nullopt);
+  EXPECT_EQ(AdvanceRecording(w, kYear9999 + 1, fired), 0u);
+  EXPECT_EQ(w.Now(), kYear9999 + 1);
+}
+
+// Callbacks that cancel entries of the list being fired and churn enough inserts and
+// cancels to force sweeps while it is being walked.
+TEST(TimingWheel, SweepsFromInsideACallbackKeepTheFiringListExact) {
+  Wheel w(16, kStart);
+  std::vector<WheelHandle> hs;
+  for (std::uint64_t i = 0; i < 16; ++i) hs.push_back(MustInsert(w, kStart + 500, i));
+  std::vector<std::uint64_t> order;
+  w.AdvanceTo(kStart + 500, [&](std::uint64_t p, Tick, WheelHandle) {
+    order.push_back(p);
+    if (p % 4 == 0 && p + 1 < hs.size()) {
+      EXPECT_TRUE(w.Cancel(hs[p + 1]));
+    }
+    for (int k = 0; k < 200; ++k) {
+      Result<WheelHandle> h = w.TryInsert(w.Now() + 1 + k, 100);
+      ASSERT_TRUE(h.ok()) << h.status().message();
+      ASSERT_TRUE(w.Cancel(*h));
+    }
+  });
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{0, 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15}));
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(w.NextDeadline(), std::nullopt);
+}
+
 TEST(TimingWheelDeathTest, AdvanceToFromInsideACallbackIsAProgrammerError) {
   EXPECT_DEATH(
       {
@@ -400,18 +491,18 @@ struct Tiny8Traits {  // 4 slots x 3 levels = 64 ticks in the levels; the tick w
   using Tick = std::uint8_t;
   static constexpr int kSlotBits = 2;
   static constexpr int kLevels = 3;
-  static constexpr int kListsPerSlot = 2;
+  static constexpr int kEntriesPerChunk = 1;  // every append takes a chunk
 };
 struct TinySigned8Traits {  // a signed tick: wraps from 127 to -128 (done in unsigned math)
   using Tick = std::int8_t;
   static constexpr int kSlotBits = 2;
-  static constexpr int kLevels = 3;  // no kListsPerSlot: one list per slot
+  static constexpr int kLevels = 3;  // no kEntriesPerChunk: the default, 8
 };
 struct Tiny16Traits {  // 8 slots x 4 levels = 4096 ticks; wraps at 65536
   using Tick = std::uint16_t;
   static constexpr int kSlotBits = 3;
   static constexpr int kLevels = 4;
-  static constexpr int kListsPerSlot = 8;
+  static constexpr int kEntriesPerChunk = 2;
 };
 
 template <typename Traits>
