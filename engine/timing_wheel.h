@@ -455,7 +455,7 @@ class TimingWheel {
   void ForEach(std::uint32_t list, F&& f) const noexcept {
     const List& l = lists_[list];
     for (std::uint32_t c = l.head, pos = l.head_pos; c != kNil; c = chunk_next_[c], pos = 0) {
-      const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+      const std::uint32_t end = ChunkEnd(l, c);
       const Entry* p = Chunk(c);
       for (; pos < end; ++pos) {
         if (!f(p[pos])) return;
@@ -469,9 +469,21 @@ class TimingWheel {
   }
   // Starts the cache misses of the Meta of chunk c's entries from `pos` on (c in list l).
   void PrefetchMeta(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
-    const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+    const std::uint32_t end = ChunkEnd(l, c);
     const Entry* p = Chunk(c);
     for (; pos < end; ++pos) Prefetch(&meta_[p[pos].node]);
+  }
+  // Starts the cache misses of the nodes of chunk c's live entries from `pos` on (c in l).
+  void PrefetchLiveNodes(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
+    const std::uint32_t end = ChunkEnd(l, c);
+    const Entry* p = Chunk(c);
+    for (; pos < end; ++pos) {
+      if (Live(p[pos])) Prefetch(&nodes_[p[pos].node]);
+    }
+  }
+  // One past the last entry of chunk c of list l.
+  static std::uint32_t ChunkEnd(const List& l, std::uint32_t c) noexcept {
+    return c == l.tail ? l.tail_fill : kEntriesPerChunk;
   }
 
   std::uint32_t TakeChunk() noexcept {
@@ -524,7 +536,7 @@ class TimingWheel {
         if (const std::uint32_t after = chunk_next_[next]; after != kNil) PrefetchChunk(after);
         if (prefetch_meta) PrefetchMeta(l, next, 0);
       }
-      const std::uint32_t end = c == l.tail ? l.tail_fill : kEntriesPerChunk;
+      const std::uint32_t end = ChunkEnd(l, c);
       const Entry* p = Chunk(c);
       for (; pos < end; ++pos) f(Entry(p[pos]));
       ReleaseChunk(c);
@@ -695,11 +707,7 @@ class TimingWheel {
   void PrefetchNextNodes(const List& l) const noexcept {
     const std::uint32_t next = chunk_next_[l.head];
     if (next == kNil) return;
-    const std::uint32_t end = next == l.tail ? l.tail_fill : kEntriesPerChunk;
-    const Entry* p = Chunk(next);
-    for (std::uint32_t i = 0; i < end; ++i) {
-      if (Live(p[i])) Prefetch(&nodes_[p[i].node]);
-    }
+    PrefetchLiveNodes(l, next, 0);
     const std::uint32_t after = chunk_next_[next];
     if (after != kNil) Prefetch(Chunk(after));
   }
@@ -710,7 +718,7 @@ class TimingWheel {
   template <typename F>
   std::size_t FireAll(std::uint32_t list, F& on_expire) noexcept {
     std::size_t fired = 0;
-    if (lists_[list].head != kNil) PrefetchFirstNodes(lists_[list]);
+    if (const List& l = lists_[list]; l.head != kNil) PrefetchLiveNodes(l, l.head, l.head_pos);
     while (lists_[list].head != kNil) {
       const List& l = lists_[list];
       if (l.head_pos == 0) PrefetchNextNodes(l);
@@ -728,13 +736,6 @@ class TimingWheel {
       on_expire(payload, e.deadline, h);
     }
     return fired;
-  }
-  void PrefetchFirstNodes(const List& l) const noexcept {
-    const std::uint32_t end = l.head == l.tail ? l.tail_fill : kEntriesPerChunk;
-    const Entry* p = Chunk(l.head);
-    for (std::uint32_t i = l.head_pos; i < end; ++i) {
-      if (Live(p[i])) Prefetch(&nodes_[p[i].node]);
-    }
   }
 
   // now_ has just reached the start of `slot` at `level` >= 1: its entries move down, and
@@ -755,13 +756,19 @@ class TimingWheel {
         return;
       }
       if (to_level0) Prefetch(&nodes_[e.node]);
-      if (e.deadline == now_) {
-        Append(kFiringList, e);
-      } else {
-        PlaceInLevels(
-            e, static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_)));
-      }
+      Refile(e);
     });
+  }
+
+  // Re-files an entry whose deadline is at or after now_ and within the levels: due now, it
+  // goes to the firing list.
+  void Refile(const Entry& e) noexcept {
+    if (e.deadline == now_) {
+      Append(kFiringList, e);
+    } else {
+      PlaceInLevels(e,
+                    static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_)));
+    }
   }
 
   // now_ has just reached an overflow epoch: live entries of this epoch move into the levels
@@ -774,12 +781,7 @@ class TimingWheel {
       if (!Live(e)) {
         DropStale();
       } else if (EpochStart(e.deadline) == now_) {
-        if (e.deadline == now_) {
-          Append(kFiringList, e);
-        } else {
-          PlaceInLevels(
-              e, static_cast<UTick>(static_cast<UTick>(e.deadline) ^ static_cast<UTick>(now_)));
-        }
+        Refile(e);
       } else {
         Append(kOverflowList, e);
         if (!have_min || Diff(e.deadline, overflow_min_) < 0) {
