@@ -42,12 +42,14 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "engine/date_trigger.h"
 #include "engine/datetime.h"
 #include "engine/executor.h"
 #include "engine/internal/command_queue.h"
 #include "engine/internal/id_index.h"
+#include "engine/internal/short_id.h"
 #include "engine/internal/thread.h"
 #include "engine/log.h"
 #include "engine/timing_wheel.h"
@@ -138,6 +140,25 @@ struct Command {
   bool answer_when_applied = false;
 };
 
+// How a job's due runs are admitted: shared by every job with the same settings (most jobs
+// use the job defaults), so a record names it by a 16-bit index (see Impl::SetPolicy).
+struct JobPolicy {
+  std::int64_t grace_us = kUnlimitedGrace;
+  std::int32_t max_instances = 1;
+  bool coalesce = true;
+  bool wait = false;           // MaxInstancesPolicy::kWait
+  bool at_least_once = false;  // JobSpec::at_least_once
+  bool operator==(const JobPolicy&) const = default;
+};
+struct JobPolicyHash {
+  std::size_t operator()(const JobPolicy& p) const {
+    std::uint64_t h = static_cast<std::uint64_t>(p.grace_us) * 0x9e3779b97f4a7c15ull;
+    h ^= (static_cast<std::uint64_t>(static_cast<std::uint32_t>(p.max_instances)) << 3) |
+         (std::uint64_t{p.coalesce} << 2) | (std::uint64_t{p.wait} << 1) | p.at_least_once;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+  }
+};
+
 // A job's rarely used parts, allocated only when needed.
 struct JobExtra {
   std::string name;              // empty: the name is the id
@@ -152,10 +173,47 @@ struct JobExtra {
   // again), and whether the trigger is exhausted (the job is removed when that run ends).
   std::optional<Instant> inflight_run;
   bool finished = false;
+  // The job's policy when Job::policy == kPolicyInExtra (every 16-bit index in use).
+  JobPolicy policy;
 };
 
-// One record of the job table. Records live in a segmented array (JobTable) and never move, so
-// executors may hold pointers to `fn`.
+// A job's trigger or, for a one-shot job added without one (APScheduler's default
+// DateTrigger(when it was added)), just that run date: most jobs added by the millions are
+// one-shot, and need no trigger object. One 8-byte word: 0 (neither), an owned Trigger*
+// (aligned, so its low bit is 0), or (run_date_us << 1) | 1.
+class TriggerOrDate {
+ public:
+  TriggerOrDate() = default;
+  ~TriggerOrDate() { reset(); }
+  TriggerOrDate(const TriggerOrDate&) = delete;
+  TriggerOrDate& operator=(const TriggerOrDate&) = delete;
+  TriggerOrDate& operator=(std::unique_ptr<Trigger> t) {
+    reset();
+    bits_ = reinterpret_cast<std::uintptr_t>(t.release());
+    return *this;
+  }
+  // A one-shot job's run date (the trigger object, if any, is deleted).
+  void SetDate(std::int64_t us) {
+    reset();
+    bits_ = (static_cast<std::uint64_t>(us) << 1) | 1u;
+  }
+  std::int64_t date() const { return static_cast<std::int64_t>(bits_) >> 1; }
+  Trigger* get() const { return (bits_ & 1u) ? nullptr : reinterpret_cast<Trigger*>(bits_); }
+  explicit operator bool() const { return get() != nullptr; }
+  Trigger* operator->() const { return get(); }
+  Trigger& operator*() const { return *get(); }
+  void reset() {
+    delete get();
+    bits_ = 0;
+  }
+
+ private:
+  std::uint64_t bits_ = 0;
+};
+static_assert(alignof(Trigger) >= 2);
+
+// One record of the job table: 128 bytes, 64 of them the callable. Records live in a segmented
+// array (JobTable) and never move, so executors may hold pointers to `fn`.
 //
 // Invariants:
 //   * live ⇔ the id is in the index. A record that is !live but has running > 0 is a "zombie":
@@ -165,34 +223,32 @@ struct JobExtra {
 //     deadline is next_us.
 //   * has_next is false while paused; a pending job (added while stopped) keeps in next_us the
 //     instant of NextRunTime::At and in pending_kind how Start() computes its first run time.
-//   * trigger == nullptr: a one-shot job with APScheduler's default trigger, DateTrigger(run
-//     date = when it was added), kept as run_date_us (no trigger object: most jobs added by the
-//     millions are one-shot).
+//   * !trigger: a one-shot job with APScheduler's default trigger, DateTrigger(run date = when
+//     it was added), kept as trigger.date().
+//   * a record with an id holds one reference to its policy (Impl::policies), or keeps the
+//     policy in extra (policy == kPolicyInExtra); a free record has policy == kNoPolicy.
 //   * executor / jobstore index Impl::aliases.
+constexpr std::uint16_t kPolicyInExtra = 0xFFFF;
+constexpr std::uint16_t kNoPolicy = 0xFFFE;
 struct Job {
-  std::string id;  // empty: a free record
+  engine_internal::ShortId id;  // empty: a free record
   JobFunction fn;
-  std::unique_ptr<Trigger> trigger;
+  TriggerOrDate trigger;
   std::unique_ptr<JobExtra> extra;
   std::int64_t next_us = 0;
-  std::int64_t run_date_us = 0;
-  std::int64_t grace_us = kUnlimitedGrace;
   TimingWheel<>::Handle handle{};
   std::uint32_t generation = 0;
   std::int32_t running = 0;  // batches submitted and not finished
-  std::int32_t max_instances = 1;
   std::uint16_t executor = 0;
   std::uint16_t jobstore = 0;
-  bool has_next = false;
-  bool in_wheel = false;
-  bool coalesce = true;
-  bool wait_policy = false;  // MaxInstancesPolicy::kWait
-  bool pending = false;
-  bool waiting = false;  // a due run waits for an instance (kWait)
-  bool live = false;
-  bool replace_existing = false;  // pending: replaces a stored job of the same id at Start()
-  bool at_least_once = false;     // JobSpec::at_least_once
-  NextRunTime::Kind pending_kind = NextRunTime::Kind::kFromTrigger;
+  std::uint16_t policy = kNoPolicy;
+  bool has_next : 1 = false;
+  bool in_wheel : 1 = false;
+  bool pending : 1 = false;
+  bool waiting : 1 = false;  // a due run waits for an instance (kWait)
+  bool live : 1 = false;
+  bool replace_existing : 1 = false;  // pending: replaces a stored job of the same id at Start()
+  NextRunTime::Kind pending_kind : 2 = NextRunTime::Kind::kFromTrigger;
 
   std::optional<Instant> next() const {
     return has_next ? std::optional<Instant>(Instant{next_us}) : std::nullopt;
@@ -216,16 +272,17 @@ struct Job {
   const JobFunction* current_fn() const {
     return extra && !extra->fns.empty() ? extra->fns.back().get() : &fn;
   }
-  // Frees everything but the generation.
+  // Frees everything but the generation (the policy is released first: Impl::FreeRecord).
   void Clear() {
     id.clear();
     fn = JobFunction();
     trigger.reset();
     extra.reset();
-    in_wheel = has_next = pending = waiting = live = replace_existing = at_least_once = false;
+    in_wheel = has_next = pending = waiting = live = replace_existing = false;
     running = 0;
   }
 };
+static_assert(sizeof(Job) <= 128, "a job record grew: see docs/scheduler.md, Job records");
 
 // The records: a segmented array (64, 64, 128, ..., 2048, then 4096 per segment) so small
 // schedulers stay small, large ones waste at most one segment, and records never move.
@@ -323,6 +380,13 @@ struct Scheduler::Impl {
   engine_internal::IdIndex index;  // live jobs' ids → slots
   std::vector<std::uint32_t> free_slots;
   std::atomic<std::size_t> count{0};
+  // Job policies (JobPolicy), reference counted: policies[i] is in use while policy_refs[i] > 0,
+  // and then policy_index maps it back to i; unused indices are in free_policies.
+  std::vector<JobPolicy> policies;
+  std::vector<std::uint32_t> policy_refs;
+  std::vector<std::uint16_t> free_policies;
+  std::unordered_map<JobPolicy, std::uint16_t, JobPolicyHash> policy_index;
+  std::uint16_t last_policy = kNoPolicy;  // the policy set most recently (adds repeat it)
   // Executor and job store names that jobs refer to (Job::executor / jobstore index it), and
   // which executor / store each names: -2 not looked up yet, -1 none. The lists cannot change
   // while the scheduler runs; the caches are reset at Start().
@@ -507,6 +571,7 @@ struct Scheduler::Impl {
   // Returns a record to the free list; keys naming it go stale.
   void FreeRecord(std::uint32_t slot) {
     Job& j = table[slot];
+    ReleasePolicy(j);
     j.Clear();
     ++j.generation;
     free_slots.push_back(slot);
@@ -527,6 +592,61 @@ struct Scheduler::Impl {
       FreeRecord(slot);
     }
   }
+  // ---- job policies --------------------------------------------------------------------
+  const JobPolicy& PolicyOf(const Job& j) const {
+    return j.policy == kPolicyInExtra ? j.extra->policy : policies[j.policy];
+  }
+  // Gives `j` the policy `p`, releasing its old one. Allocates only for a policy not in use
+  // yet; past 65534 distinct policies in use, the job keeps its own in its JobExtra.
+  void SetPolicy(Job& j, JobPolicy p) {
+    if (j.policy != kNoPolicy && PolicyOf(j) == p) return;
+    ReleasePolicy(j);
+    std::uint16_t i = kNoPolicy;
+    if (last_policy != kNoPolicy && policy_refs[last_policy] > 0 && policies[last_policy] == p) {
+      i = last_policy;
+    } else if (auto it = policy_index.find(p); it != policy_index.end()) {
+      i = it->second;
+    } else {
+      if (!free_policies.empty()) {
+        i = free_policies.back();
+        free_policies.pop_back();
+        policies[i] = p;
+      } else if (policies.size() < kNoPolicy) {
+        i = static_cast<std::uint16_t>(policies.size());
+        policies.push_back(p);
+        policy_refs.push_back(0);
+      } else {
+        j.Extra().policy = p;
+        j.policy = kPolicyInExtra;
+        return;
+      }
+      policy_index.emplace(p, i);
+    }
+    ++policy_refs[i];
+    j.policy = last_policy = i;
+  }
+  void ReleasePolicy(Job& j) {
+    if (j.policy < kNoPolicy && --policy_refs[j.policy] == 0) {
+      policy_index.erase(policies[j.policy]);
+      free_policies.push_back(j.policy);
+    }
+    j.policy = kNoPolicy;
+  }
+  // A new job's policy: the spec's options, the job defaults for those it leaves unset.
+  JobPolicy PolicyFrom(const std::optional<std::int64_t>& grace,
+                       const std::optional<std::int32_t>& max_instances,
+                       const std::optional<MaxInstancesPolicy>& max_policy, bool coalesce_default,
+                       const std::optional<bool>& coalesce, bool at_least_once) const {
+    JobPolicy p;
+    p.grace_us = grace.value_or(opts.job_defaults.misfire_grace_us);
+    p.max_instances = max_instances.value_or(opts.job_defaults.max_instances);
+    p.wait =
+        max_policy.value_or(opts.job_defaults.max_instances_policy) == MaxInstancesPolicy::kWait;
+    p.coalesce = coalesce.value_or(coalesce_default);
+    p.at_least_once = at_least_once;
+    return p;
+  }
+
   template <typename F>
   void ForEachLive(const F& f) {
     index.ForEach([&](std::uint32_t slot) { f(slot, table[slot]); });
@@ -569,11 +689,11 @@ struct Scheduler::Impl {
   std::optional<Instant> TriggerNext(const Job& j, std::optional<Instant> prev, Instant now) const {
     if (j.trigger) return j.trigger->Next(prev, now);
     if (prev) return std::nullopt;  // DateTrigger: its one date, then nothing
-    return Instant{j.run_date_us};
+    return Instant{j.trigger.date()};
   }
   std::unique_ptr<Trigger> MaterializedTrigger(const Job& j) const {
     if (j.trigger) return nullptr;
-    return std::move(DateTrigger::Create(Instant{j.run_date_us}, zone)).value();
+    return std::move(DateTrigger::Create(Instant{j.trigger.date()}, zone)).value();
   }
   std::string TriggerText(const Job& j) const {
     return j.trigger ? j.trigger->ToText() : MaterializedTrigger(j)->ToText();
@@ -581,8 +701,8 @@ struct Scheduler::Impl {
   std::string TriggerDescription(const Job& j) const {
     return j.trigger ? j.trigger->Describe() : MaterializedTrigger(j)->Describe();
   }
-  const std::string& NameOf(const Job& j) const {
-    return j.extra && !j.extra->name.empty() ? j.extra->name : j.id;
+  std::string_view NameOf(const Job& j) const {
+    return j.extra && !j.extra->name.empty() ? std::string_view(j.extra->name) : j.id.view();
   }
 
   // ---- stores ---------------------------------------------------------------------------
@@ -628,11 +748,12 @@ struct Scheduler::Impl {
       s.args = j.extra->args;
       s.inflight_run = j.extra->inflight_run;
     }
-    s.at_least_once = j.at_least_once;
+    const JobPolicy& p = PolicyOf(j);
+    s.at_least_once = p.at_least_once;
     s.next_run_time = j.next();
-    s.misfire_grace_us = j.grace_us;
-    s.coalesce = j.coalesce;
-    s.max_instances = j.max_instances;
+    s.misfire_grace_us = p.grace_us;
+    s.coalesce = p.coalesce;
+    s.max_instances = p.max_instances;
     return s;
   }
   // ---- persistent stores: group commit and retry --------------------------------------
@@ -678,7 +799,7 @@ struct Scheduler::Impl {
   }
 
   // One change of job `id` (`j`: its record, for kAdd/kUpdate) in store `si`.
-  void StoreChange(std::size_t si, StoreOp op, const std::string& id, const Job* j) {
+  void StoreChange(std::size_t si, StoreOp op, std::string_view id, const Job* j) {
     if (si >= store_sync.size()) return;  // a store added while stopped: not started yet
     JobStore& s = *stores[si].second;
     if (!s.persistent()) return;
@@ -692,19 +813,19 @@ struct Scheduler::Impl {
       return;
     }
     if (ss.failing || !stores_started) {
-      ss.dirty.insert(id);
+      ss.dirty.emplace(id);
       return;
     }
     if (!ss.in_batch) {
       if (Status b = s.BeginBatch(); !b.ok()) {
         StoreFailed(si, "beginning a batch", b);
-        ss.dirty.insert(id);
+        ss.dirty.emplace(id);
         return;
       }
       ss.in_batch = true;
       open_batches.push_back(si);
     }
-    ss.touched.push_back(id);
+    ss.touched.emplace_back(id);
     Status st;
     if (op == StoreOp::kClear) {
       st = s.RemoveAllJobs();
@@ -799,10 +920,11 @@ struct Scheduler::Impl {
       i.task = j.extra->task;
       i.args = ArgsText(DecodeArgs(j.extra->args));
     }
-    i.misfire_grace_us = j.grace_us;
-    i.coalesce = j.coalesce;
-    i.max_instances = j.max_instances;
-    i.at_least_once = j.at_least_once;
+    const JobPolicy& p = PolicyOf(j);
+    i.misfire_grace_us = p.grace_us;
+    i.coalesce = p.coalesce;
+    i.max_instances = p.max_instances;
+    i.at_least_once = p.at_least_once;
     return i;
   }
 
@@ -887,7 +1009,7 @@ struct Scheduler::Impl {
     j.id = std::move(spec.id);  // (spec.id stays intact on every error path above)
     if (!spec.name.empty() && spec.name != j.id) j.Extra().name = std::move(spec.name);
     j.trigger = std::move(spec.trigger);
-    j.run_date_us = now.us;  // used only without a trigger (APScheduler's DateTrigger(now))
+    if (!j.trigger) j.trigger.SetDate(now.us);  // APScheduler's default DateTrigger(now)
     if (!spec.task.empty()) {
       j.fn = std::move(task_fn);
       j.Extra().task = std::move(spec.task);
@@ -896,15 +1018,11 @@ struct Scheduler::Impl {
       j.fn = std::move(spec.fn);
     }
     j.replace_existing = spec.replace_existing;
-    j.at_least_once = spec.at_least_once;
-    j.grace_us = spec.misfire_grace_us.value_or(opts.job_defaults.misfire_grace_us);
-    j.coalesce = spec.coalesce.value_or(opts.job_defaults.coalesce);
-    j.max_instances = spec.max_instances.value_or(opts.job_defaults.max_instances);
-    j.wait_policy = spec.max_instances_policy.value_or(opts.job_defaults.max_instances_policy) ==
-                    MaxInstancesPolicy::kWait;
+    SetPolicy(j, PolicyFrom(spec.misfire_grace_us, spec.max_instances, spec.max_instances_policy,
+                            opts.job_defaults.coalesce, spec.coalesce, spec.at_least_once));
     j.executor = Intern(spec.executor);
     j.jobstore = Intern(spec.jobstore);
-    *id_out = j.id;
+    *id_out = j.id.view();
     if (!running) {
       j.pending = true;
       j.pending_kind = spec.next_run_time.kind;
@@ -962,11 +1080,12 @@ struct Scheduler::Impl {
     if (c.name) {
       if (*c.name != j->id || j->extra) j->Extra().name = *c.name;
     }
-    if (c.misfire_grace_us) j->grace_us = *c.misfire_grace_us;
-    if (c.coalesce) j->coalesce = *c.coalesce;
-    if (c.max_instances) j->max_instances = *c.max_instances;
-    if (c.max_instances_policy)
-      j->wait_policy = *c.max_instances_policy == MaxInstancesPolicy::kWait;
+    JobPolicy p = PolicyOf(*j);
+    if (c.misfire_grace_us) p.grace_us = *c.misfire_grace_us;
+    if (c.coalesce) p.coalesce = *c.coalesce;
+    if (c.max_instances) p.max_instances = *c.max_instances;
+    if (c.max_instances_policy) p.wait = *c.max_instances_policy == MaxInstancesPolicy::kWait;
+    SetPolicy(*j, p);
     if (c.executor) j->executor = Intern(*c.executor);
     if (c.trigger) j->trigger = std::move(c.trigger);
     if (c.fn) ReplaceFn(*j, std::move(*c.fn));
@@ -1166,14 +1285,11 @@ struct Scheduler::Impl {
     j.fn = std::move(fn);
     j.Extra().task = std::move(s.task);
     j.extra->args = std::move(s.args);
-    j.grace_us = s.misfire_grace_us;
-    j.coalesce = s.coalesce;
-    j.max_instances = s.max_instances;
-    j.wait_policy = opts.job_defaults.max_instances_policy == MaxInstancesPolicy::kWait;
+    SetPolicy(j, PolicyFrom(s.misfire_grace_us, s.max_instances, std::nullopt, s.coalesce,
+                            std::nullopt, s.at_least_once));
     j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
     j.jobstore = store_alias;
     j.set_next(s.next_run_time);
-    j.at_least_once = s.at_least_once;
     if (s.at_least_once && s.inflight_run) {
       // A run that started and did not finish before the process stopped: run it again
       // (late, so the misfire policy applies to it as to any late run).
@@ -1253,7 +1369,7 @@ struct Scheduler::Impl {
       const int si = Resolve(store_of_alias, stores, j->jobstore);
       if (si < 0 || !Paging(static_cast<std::size_t>(si))) continue;
       const StoreSync& ss = store_sync[static_cast<std::size_t>(si)];
-      if (ss.failing || ss.in_batch || ss.dirty.count(j->id) != 0) continue;
+      if (ss.failing || ss.in_batch || ss.dirty.count(std::string(j->id.view())) != 0) continue;
       if (j->has_next && j->next_us <= ss.loaded_until) continue;
       Unlink(SlotOfKey(key));
     }
@@ -1354,7 +1470,7 @@ struct Scheduler::Impl {
       const std::int64_t ta = a->has_next ? a->next_us : INT64_MAX;
       const std::int64_t tb = b->has_next ? b->next_us : INT64_MAX;
       if (ta != tb) return ta < tb;
-      return a->id < b->id;
+      return a->id.view() < b->id.view();
     });
     std::vector<JobInfo> out;
     out.reserve(js.size());
@@ -1758,7 +1874,8 @@ struct Scheduler::Impl {
       }
       StoreWrite(*j, /*added=*/false);
     }
-    if (j->waiting && j->running < j->max_instances && state.load() != SchedulerState::kStopped) {
+    if (j->waiting && j->running < PolicyOf(*j).max_instances &&
+        state.load() != SchedulerState::kStopped) {
       j->waiting = false;
       if (j->has_next) due.push_back(f.job_key);  // re-examined in this iteration
     }
@@ -1832,7 +1949,7 @@ struct Scheduler::Impl {
       run_times.push_back(t0);
       return;
     }
-    if (j.coalesce) {
+    if (PolicyOf(j).coalesce) {
       run_times.push_back(LastFireAtOrBefore(*j.trigger, t0, now));
       return;
     }
@@ -1870,15 +1987,17 @@ struct Scheduler::Impl {
       RemoveJobAt(slot, /*emit=*/true);
       return;
     }
-    if (j.running >= j.max_instances || j.waiting) {
-      if (j.wait_policy || j.waiting) {
+    // A copy: an inline run may change the job's policy (and the policy table) below.
+    const JobPolicy policy = PolicyOf(j);
+    if (j.running >= policy.max_instances || j.waiting) {
+      if (policy.wait || j.waiting) {
         j.waiting = true;  // re-examined when an instance finishes
         return;
       }
       CollectRunTimes(j, now);
       Log(LogLevel::kWarning,
           "Execution of job \"%s\" skipped: maximum number of running instances reached (%d)",
-          j.id.c_str(), j.max_instances);
+          j.id.c_str(), policy.max_instances);
       EmitRun(kEventJobMaxInstances, j, std::nullopt, &run_times);
       AdvanceAfter(slot, j, run_times.back(), now);
       return;
@@ -1889,7 +2008,8 @@ struct Scheduler::Impl {
     live_times.clear();
     missed_times.clear();
     for (Instant rt : run_times) {
-      (j.grace_us != kUnlimitedGrace && now.us - rt.us > j.grace_us ? missed_times : live_times)
+      (policy.grace_us != kUnlimitedGrace && now.us - rt.us > policy.grace_us ? missed_times
+                                                                              : live_times)
           .push_back(rt);
     }
     // The next run time moves before the run starts, so a running job sees its next one.
@@ -1899,9 +2019,9 @@ struct Scheduler::Impl {
     // missed, the fire times up to the grace window are skipped in one step (a trigger search)
     // instead of being enumerated and reported one by one; a log line names the span.
     if (live_times.empty() && run_times.size() == kMaxBatch && j.trigger && next &&
-        j.grace_us != kUnlimitedGrace && now.us - next->us > j.grace_us) {
+        policy.grace_us != kUnlimitedGrace && now.us - next->us > policy.grace_us) {
       const std::optional<Instant> resume =
-          j.trigger->FirstAtOrAfter(Instant{now.us - j.grace_us}, last);
+          j.trigger->FirstAtOrAfter(Instant{now.us - policy.grace_us}, last);
       if (resume && resume->us > next->us) {
         Log(LogLevel::kWarning,
             "Run times of job \"%s\" from %s to before %s were missed (a long outage: not "
@@ -1918,7 +2038,7 @@ struct Scheduler::Impl {
         return;
       }
       if (ByKey(key) != &j) return;  // an inline job removed itself while it ran
-      if (j.at_least_once && j.running > 0 && !(j.extra && j.extra->inflight_run)) {
+      if (policy.at_least_once && j.running > 0 && !(j.extra && j.extra->inflight_run)) {
         j.Extra().inflight_run = live_times.front();  // committed with the advance below
       }
       if (live_times.size() > 1) {
@@ -1935,7 +2055,7 @@ struct Scheduler::Impl {
     // An at-least-once job whose run is in flight stays (stored, without a next run time)
     // until that run ends, so a crash before then still finds it to run again.
     if (!next && !j.has_next) {
-      if (j.at_least_once && j.extra && j.extra->inflight_run) {
+      if (policy.at_least_once && j.extra && j.extra->inflight_run) {
         j.extra->finished = true;
         StoreWrite(j, /*added=*/false);
         return;

@@ -907,6 +907,120 @@ TEST_F(SchedulerJobOps, ModifyJobChangesOnlyTheGivenFieldsAndEmitsJobModified) {
   EXPECT_EQ(mods[0].alias, "default");
 }
 
+// Jobs with the same options share one policy record (engine/scheduler.cc, JobPolicy):
+// changing one job's options must leave the others' alone, and a policy no job uses any more
+// must not come back under another job's settings.
+TEST_F(SchedulerJobOps, ModifyingOneJobsOptionsLeavesJobsThatSharedThemAlone) {
+  ASSERT_OK(s_->Start());
+  for (const char* id : {"a", "b", "c"}) {
+    JobSpec spec = Spec(id);
+    spec.max_instances = 2;
+    spec.misfire_grace_us = 7 * kSecond;
+    Add(JobFunction::Bind([] {}), "interval(seconds=10)", std::move(spec));
+  }
+  JobChanges c;
+  c.max_instances = 5;
+  c.coalesce = false;
+  ASSERT_OK(s_->ModifyJob("b", std::move(c)));
+  for (const char* id : {"a", "c"}) {
+    const std::optional<JobInfo> info = s_->GetJob(id);
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->max_instances, 2) << id;
+    EXPECT_EQ(info->misfire_grace_us, 7 * kSecond) << id;
+    EXPECT_TRUE(info->coalesce) << id;
+  }
+  EXPECT_EQ(s_->GetJob("b")->max_instances, 5);
+  EXPECT_EQ(s_->GetJob("b")->misfire_grace_us, 7 * kSecond);
+  EXPECT_FALSE(s_->GetJob("b")->coalesce);
+  // The last users of b's policy and of the shared one go; new jobs get their own settings.
+  ASSERT_OK(s_->RemoveJob("b"));
+  ASSERT_OK(s_->RemoveJob("a"));
+  ASSERT_OK(s_->RemoveJob("c"));
+  JobSpec d = Spec("d");
+  d.max_instances = 3;
+  Add(JobFunction::Bind([] {}), "interval(seconds=10)", std::move(d));
+  EXPECT_EQ(s_->GetJob("d")->max_instances, 3);
+  EXPECT_EQ(s_->GetJob("d")->misfire_grace_us, kUnlimitedGrace);
+  EXPECT_TRUE(s_->GetJob("d")->coalesce);
+}
+
+// Past 65534 distinct policies in use at once, jobs keep their own: every one still reads back
+// its own options, runs by them, and the shared table is reused once jobs go.
+TEST_F(SchedulerJobOps, MoreDistinctOptionSetsThanPolicyIndicesStillKeepEachJobsOwn) {
+  ASSERT_OK(s_->Start());
+  constexpr int kJobs = 70'000;
+  for (int i = 0; i < kJobs; ++i) {
+    JobSpec spec = Spec("j" + std::to_string(i));
+    spec.misfire_grace_us = (i + 1) * kSecond;
+    spec.fn = JobFunction::Bind([] {});
+    spec.trigger = Trig("interval(hours=1)", Now());
+    ASSERT_TRUE(s_->AddJob(std::move(spec)).ok());
+  }
+  for (int i : {0, 1, 65'533, 65'534, 65'535, 69'999}) {
+    const std::optional<JobInfo> info = s_->GetJob("j" + std::to_string(i));
+    ASSERT_TRUE(info.has_value()) << i;
+    EXPECT_EQ(info->misfire_grace_us, (i + 1) * kSecond) << i;
+  }
+  // A job beyond the table changes its options like any other.
+  JobChanges c;
+  c.misfire_grace_us = 3 * kSecond;
+  c.max_instances = 9;
+  ASSERT_OK(s_->ModifyJob("j69999", std::move(c)));
+  EXPECT_EQ(s_->GetJob("j69999")->misfire_grace_us, 3 * kSecond);
+  EXPECT_EQ(s_->GetJob("j69999")->max_instances, 9);
+  ASSERT_OK(s_->RemoveAllJobs());
+  JobSpec again = Spec("again");
+  again.misfire_grace_us = 42 * kSecond;
+  Add(JobFunction::Bind([] {}), "interval(seconds=10)", std::move(again));
+  EXPECT_EQ(s_->GetJob("again")->misfire_grace_us, 42 * kSecond);
+}
+
+// Ids of any length: up to 15 characters are kept inline in the job record, longer ones on the
+// heap; both are found, listed, replaced and removed alike.
+TEST_F(SchedulerJobOps, IdsLongerThanTheInlineLimitWorkLikeShortOnes) {
+  ASSERT_OK(s_->Start());
+  const std::string ids[] = {"x", "exactly-15-char", "sixteen-chars-id", std::string(200, 'L')};
+  std::vector<Instant> walls;
+  for (const std::string& id : ids) AddRecorder(&walls, "interval(seconds=10)", Spec(id));
+  for (const std::string& id : ids) {
+    const std::optional<JobInfo> info = s_->GetJob(id);
+    ASSERT_TRUE(info.has_value()) << id;
+    EXPECT_EQ(info->id, id);
+    EXPECT_EQ(info->name, id);
+  }
+  EXPECT_EQ(s_->AddJob([] {
+                JobSpec spec = Spec(std::string(200, 'L'));
+                spec.fn = JobFunction::Bind([] {});
+                return spec;
+              }())
+                .status()
+                .code(),
+            StatusCode::kAlreadyExists);
+  RunUntil(T(10));
+  EXPECT_EQ(walls.size(), 4u);
+  ASSERT_OK(s_->RemoveJob(std::string(200, 'L')));
+  ASSERT_OK(s_->RemoveJob("sixteen-chars-id"));
+  EXPECT_FALSE(s_->GetJob(std::string(200, 'L')).has_value());
+  EXPECT_EQ(s_->GetJobs().size(), 2u);
+}
+
+// A job added without a trigger keeps only its run date (no trigger object); pausing and
+// resuming it, and describing it, still see that date (APScheduler's DateTrigger(now)).
+TEST_F(SchedulerJobOps, AOneShotJobWithoutATriggerKeepsItsDateThroughPauseAndResume) {
+  ASSERT_OK(s_->Start());
+  JobSpec spec = Spec("once");
+  spec.fn = JobFunction::Bind([] {});
+  spec.next_run_time = NextRunTime::Paused();
+  ASSERT_TRUE(s_->AddJob(std::move(spec)).ok());
+  clock_.Advance(Delay::Micros(5 * kSecond));
+  const std::optional<JobInfo> info = s_->GetJob("once");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->trigger, "date[2024-01-01 00:00:00 UTC]");
+  const Result<bool> kept = s_->ResumeJob("once");
+  ASSERT_TRUE(kept.ok() && *kept);
+  EXPECT_EQ(s_->GetJob("once")->next_run_time, T(0));
+}
+
 TEST_F(SchedulerJobOps, ModifyJobWithANewTriggerKeepsTheNextRunTime) {
   ASSERT_OK(s_->Start());
   std::vector<Instant> walls;
