@@ -159,6 +159,15 @@ struct JobPolicyHash {
   }
 };
 
+// The wheel's payload is a job's slot in the table (32 bits: 4 bytes less per node than a
+// 64-bit key). A slot names the right job whenever its entry fires: a job's entry is cancelled
+// whenever its record stops being that job's (Unschedule before Unlink), so an entry never
+// outlives its job.
+struct JobWheelTraits : DefaultWheelTraits {
+  using Payload = std::uint32_t;
+};
+using JobWheel = TimingWheel<JobWheelTraits>;
+
 // A job's rarely used parts, allocated only when needed.
 struct JobExtra {
   std::string name;              // empty: the name is the id
@@ -219,7 +228,7 @@ static_assert(alignof(Trigger) >= 2);
 //   * live ⇔ the id is in the index. A record that is !live but has running > 0 is a "zombie":
 //     its job was removed while a run was in flight; it keeps id, fn and jobstore for that run's
 //     completion (events, the callable's lifetime) and is freed by the last completion.
-//   * in_wheel ⇔ `handle` names a wheel entry whose payload is this record's key and whose
+//   * in_wheel ⇔ `handle` names a wheel entry whose payload is this record's slot and whose
 //     deadline is next_us.
 //   * has_next is false while paused; a pending job (added while stopped) keeps in next_us the
 //     instant of NextRunTime::At and in pending_kind how Start() computes its first run time.
@@ -236,7 +245,7 @@ struct Job {
   TriggerOrDate trigger;
   std::unique_ptr<JobExtra> extra;
   std::int64_t next_us = 0;
-  TimingWheel<>::Handle handle{};
+  JobWheel::Handle handle{};
   std::uint32_t generation = 0;
   std::int32_t running = 0;  // batches submitted and not finished
   std::uint16_t executor = 0;
@@ -392,7 +401,7 @@ struct Scheduler::Impl {
   // while the scheduler runs; the caches are reset at Start().
   std::vector<std::string> aliases;
   std::vector<int> executor_of_alias, store_of_alias;
-  std::unique_ptr<TimingWheel<>> wheel = std::make_unique<TimingWheel<>>(1024);
+  std::unique_ptr<JobWheel> wheel = std::make_unique<JobWheel>(1024);
   std::int64_t wheel_now = INT64_MIN;
   std::uint32_t wall_epoch = 0;
   std::vector<InFlight> inflight;
@@ -419,7 +428,10 @@ struct Scheduler::Impl {
   std::vector<HeldAnswer> held;
   std::vector<std::size_t> applying_stores;  // persistent stores the applied command touched
   bool collecting = false;                   // StoreChange records into applying_stores
+  // Jobs to examine in ProcessDue(): keys (jobs whose wait for an instance ended), then the
+  // slots whose wheel entries fired (see JobWheelTraits).
   std::vector<std::uint64_t> due;
+  std::vector<std::uint32_t> due_slots;
   std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
   std::atomic<std::uint64_t> id_prefix{0};
@@ -671,7 +683,7 @@ struct Scheduler::Impl {
     NoteIfBeyondHorizon(slot, j);
     Unschedule(j);
     if (!j.has_next || j.pending) return;
-    Result<TimingWheel<>::Handle> h = wheel->Insert(j.next_us, KeyOf(slot, j));
+    Result<JobWheel::Handle> h = wheel->Insert(j.next_us, slot);
     if (!h.ok()) {
       Log(LogLevel::kError, "job \"%s\" cannot be scheduled: %s", j.id.c_str(),
           h.status().message());
@@ -1665,7 +1677,7 @@ struct Scheduler::Impl {
 
   // The wall clock went back: rebuild the wheel from the job table at the new time.
   void Rebuild(Instant now) {
-    wheel = std::make_unique<TimingWheel<>>(wheel->capacity(), now.us);
+    wheel = std::make_unique<JobWheel>(wheel->capacity(), now.us);
     wheel_now = now.us;
     ForEachLive([&](std::uint32_t slot, Job& j) {
       j.in_wheel = false;
@@ -2073,8 +2085,8 @@ struct Scheduler::Impl {
     // Also when time has not moved: entries inserted due at the wheel's current time wait for
     // the next AdvanceTo (a simulated clock may stand still).
     if (now.us >= wheel_now) {
-      wheel->AdvanceTo(now.us, [this](std::uint64_t key, std::int64_t, TimingWheel<>::Handle) {
-        due.push_back(key);
+      wheel->AdvanceTo(now.us, [this](std::uint32_t slot, std::int64_t, JobWheel::Handle) {
+        due_slots.push_back(slot);
       });
       wheel_now = now.us;
     }
@@ -2109,20 +2121,42 @@ struct Scheduler::Impl {
       ProcessDueJob(due[i], now);
     }
     due.clear();
+    // A fired slot names the job its record holds now. An inline run earlier in this pass may
+    // have removed that job and reused the record for a new one: ProcessDueJob() then finds
+    // the new job and runs it only if it is due too (as it would be at the next pass).
+    for (std::size_t i = 0; i < due_slots.size(); ++i) {
+      const std::uint32_t slot = due_slots[i];
+      if (executor_full) {
+        blocked.push_back(KeyOf(slot, table[slot]));
+        continue;
+      }
+      PrefetchDue(due_slots, i);
+      ProcessDueJob(KeyOf(slot, table[slot]), now);
+    }
+    due_slots.clear();
   }
 
   // Processing a due job touches its record and, when it is removed (a one-shot job), its
   // id-index bucket: both random in memory with many jobs. Prefetching the record kDueAhead
   // jobs ahead, then the bucket (which needs the id from the record) half as far ahead, hides
   // those misses; a burst drain spent a fifth of its time waiting for index buckets.
-  void PrefetchDue(const std::vector<std::uint64_t>& keys, std::size_t i) {
+  // `list`: keys or slots.
+  template <typename T>
+  void PrefetchDue(const std::vector<T>& list, std::size_t i) {
     static constexpr std::size_t kDueAhead = 16;
-    if (i + kDueAhead < keys.size()) {
-      const std::uint32_t slot = SlotOfKey(keys[i + kDueAhead]);
+    auto slot_of = [](T v) {
+      if constexpr (sizeof(T) == 8) {
+        return SlotOfKey(v);
+      } else {
+        return v;
+      }
+    };
+    if (i + kDueAhead < list.size()) {
+      const std::uint32_t slot = slot_of(list[i + kDueAhead]);
       if (slot < table.records()) __builtin_prefetch(&table[slot]);
     }
-    if (i + kDueAhead / 2 < keys.size()) {
-      const std::uint32_t slot = SlotOfKey(keys[i + kDueAhead / 2]);
+    if (i + kDueAhead / 2 < list.size()) {
+      const std::uint32_t slot = slot_of(list[i + kDueAhead / 2]);
       if (slot < table.records()) index.Prefetch(table[slot].id);
     }
   }
@@ -2153,6 +2187,7 @@ struct Scheduler::Impl {
       ProcessDue();
     } else {
       due.clear();
+      due_slots.clear();
     }
     FlushExecutors();
     CommitBatches();
@@ -2312,7 +2347,8 @@ struct Scheduler::Impl {
       blocked_head = 0;
       blocked_backlog.clear();
       due.clear();
-      wheel = std::make_unique<TimingWheel<>>(wheel->capacity());
+      due_slots.clear();
+      wheel = std::make_unique<JobWheel>(wheel->capacity());
       wheel_now = INT64_MIN;
       inflight.clear();
       free_inflight.clear();
@@ -2605,7 +2641,7 @@ Status Scheduler::Start(bool paused) {
       }
     }
     m.stores_started = true;
-    m.wheel = std::make_unique<TimingWheel<>>(m.wheel->capacity(), now.us);
+    m.wheel = std::make_unique<JobWheel>(m.wheel->capacity(), now.us);
     m.wheel_now = now.us;
     m.wall_epoch = m.clock->WallEpoch();
     m.ForEachLive([&](std::uint32_t slot, Job& j) {

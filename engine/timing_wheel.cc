@@ -106,8 +106,9 @@
 //
 // Memory
 // ------
-// Per timer of capacity: node 24 B (payload 8 + deadline 8, Meta 8 in a parallel array), 4 B
-// in the free-index stack, and chunk-pool room for 1.25 entries of 16 B: 48 B, plus per chunk
+// Per timer of capacity: node 16 B (payload 8, and Meta 8 in a parallel array; 12 B with a
+// 32-bit Payload trait, as the scheduler's wheel uses), 4 B in the free-index stack, and
+// chunk-pool room for 1.25 entries of 16 B: 40 B (36 B with 32-bit payloads), plus per chunk
 // 4 B of link. Fixed part: 451 list heads of 16 B (7 KB), 7 bitmap words, and the chunk pool's
 // reserve of one part-filled chunk per list (a list's entries need ceil(k / chunk) chunks) plus
 // 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults. The pools are
@@ -119,7 +120,7 @@
 namespace aps {
 
 static_assert(sizeof(WheelHandle) == 8);
-static_assert(TimingWheel<>::node_bytes() == 24 && TimingWheel<>::entry_bytes() == 16,
+static_assert(TimingWheel<>::node_bytes() == 16 && TimingWheel<>::entry_bytes() == 16,
               "update the Memory notes above");
 
 template class TimingWheel<DefaultWheelTraits>;

@@ -1,6 +1,7 @@
 // aps/engine/timing_wheel.h — the scheduler core's hierarchical timing wheel.
 //
-// A set of pending deadlines (absolute ticks, each with a 64-bit payload) that fires them in
+// A set of pending deadlines (absolute ticks, each with a payload: 64-bit unless the traits
+// say otherwise) that fires them in
 // deadline order as time is advanced. Insert, cancel and expiry are O(1) (expiry amortized: an
 // entry is re-filed at most kLevels - 1 times on its way down; cancel is lazy, and the sweep
 // that clears cancelled entries is amortized over the cancels); nodes and slot chunks come
@@ -55,6 +56,9 @@ struct DefaultWheelTraits {
   // reserves a part-filled chunk per list: see "Memory" in timing_wheel.cc), smaller ones a
   // chunk hop more often when slots are re-filed. Small targets may want 4.
   static constexpr int kEntriesPerChunk = 16;
+  // Optional (std::uint64_t if absent): the payload type, an unsigned integer. A 32-bit
+  // payload saves 4 bytes per node of capacity.
+  using Payload = std::uint64_t;
 };
 
 // Names one inserted entry. Stale (fired, cancelled, or never issued) handles are harmless:
@@ -70,6 +74,13 @@ class TimingWheel {
  public:
   using Tick = typename Traits::Tick;
   using Handle = WheelHandle;
+  using Payload = decltype([] {
+    if constexpr (requires { typename Traits::Payload; }) {
+      return typename Traits::Payload{};
+    } else {
+      return std::uint64_t{};
+    }
+  }());
 
   static constexpr int kSlotBits = Traits::kSlotBits;
   static constexpr int kLevels = Traits::kLevels;
@@ -93,6 +104,7 @@ class TimingWheel {
   using STick = std::make_signed_t<Tick>;
   static constexpr int kTickBits = std::numeric_limits<UTick>::digits;
   static_assert(std::is_integral_v<Tick>, "Tick must be an integer type");
+  static_assert(std::is_unsigned_v<Payload>, "Payload must be an unsigned integer type");
   static_assert(kSlotBits >= 1 && kSlotBits <= 6, "a level's occupancy must fit 64 bits");
   static_assert(kLevels >= 1 && kLevels <= 32, "level occupancy must fit 32 bits");
   static_assert(kEntriesPerChunk >= 1 && kEntriesPerChunk <= 256,
@@ -174,7 +186,7 @@ class TimingWheel {
   // callback.
   // Returns the entry's handle, or kResourceExhausted when every node is in use (nothing is
   // changed; pending entries are not affected).
-  [[nodiscard]] Result<Handle> TryInsert(Tick deadline, std::uint64_t payload) noexcept {
+  [[nodiscard]] Result<Handle> TryInsert(Tick deadline, Payload payload) noexcept {
     if (free_count_ == 0 && used_ == capacity_) {
       return Status(StatusCode::kResourceExhausted, "timing wheel: node pool full");
     }
@@ -186,7 +198,7 @@ class TimingWheel {
   // TryInsert(), growing the pools (doubling them) when every node is in use. Allocates only
   // then; never blocks; owner thread, including from inside an AdvanceTo() callback.
   // Returns kResourceExhausted if growing fails.
-  [[nodiscard]] Result<Handle> Insert(Tick deadline, std::uint64_t payload) noexcept {
+  [[nodiscard]] Result<Handle> Insert(Tick deadline, Payload payload) noexcept {
     if (free_count_ == 0 && used_ == capacity_) {
       const std::uint32_t grown =
           capacity_ >= kMaxCapacity / 2 ? kMaxCapacity : std::max<std::uint32_t>(64, 2 * capacity_);
@@ -223,8 +235,7 @@ class TimingWheel {
     MakeRoom();  // may sweep: before the node is touched
     Forget(h.index);
     ++meta_[h.index].filing;  // the old entry is now stale
-    nodes_[h.index].deadline = deadline;
-    File(h.index);
+    File(h.index, deadline);
     return true;
   }
 
@@ -232,13 +243,6 @@ class TimingWheel {
   // O(1). Never allocates, never blocks; owner thread.
   bool IsPending(Handle h) const noexcept {
     return h.index < used_ && (h.generation & 1u) != 0 && meta_[h.index].generation == h.generation;
-  }
-
-  // DeadlineOf() — the deadline of a pending entry, or nullopt if `h` is stale. O(1).
-  // Never allocates, never blocks; owner thread.
-  std::optional<Tick> DeadlineOf(Handle h) const noexcept {
-    if (!IsPending(h)) return std::nullopt;
-    return nodes_[h.index].deadline;
   }
 
   // AdvanceTo()
@@ -260,8 +264,8 @@ class TimingWheel {
   // Returns the number of entries fired.
   template <typename F>
   std::size_t AdvanceTo(Tick now, F&& on_expire) noexcept {
-    static_assert(std::is_invocable_v<F&, std::uint64_t, Tick, Handle>,
-                  "on_expire(std::uint64_t payload, Tick deadline, WheelHandle handle)");
+    static_assert(std::is_invocable_v<F&, Payload, Tick, Handle>,
+                  "on_expire(Payload payload, Tick deadline, WheelHandle handle)");
     APS_CHECK(!advancing_);
     advancing_ = true;
     if (Diff(now, now_) < 0) now = now_;
@@ -336,8 +340,8 @@ class TimingWheel {
   bool empty() const noexcept { return size_ == 0; }
   std::uint32_t capacity() const noexcept { return capacity_; }
 
-  // Bytes per pool node (24 with the default traits: 16 + 8 in two arrays) and per slot
-  // entry (16).
+  // Bytes per pool node (16 with the default traits: payload 8 + Meta 8, in two arrays; 12
+  // with a 32-bit payload) and per slot entry (16).
   static constexpr std::size_t node_bytes() noexcept { return sizeof(Node) + sizeof(Meta); }
   static constexpr std::size_t entry_bytes() noexcept { return sizeof(Entry); }
   // Bytes the wheel holds for `capacity` entries: nodes, free-index stack, chunk pool.
@@ -367,16 +371,16 @@ class TimingWheel {
   };
 
   // A node is split in two arrays. Meta (8 bytes) is all that Cancel(), IsPending() and the
-  // liveness check of an entry read: a third of the node's bytes, so those reads mostly hit
-  // cache even with 10^6 timers. Node (16 bytes with the default traits) is read only when
-  // an entry fires. Both trivial, so the pools are allocated without being written.
+  // liveness check of an entry read, so those reads mostly hit cache even with 10^6 timers.
+  // Node (the payload) is read only when an entry fires. The deadline lives in the node's
+  // entry only (an entry is the node's one live filing). Both trivial, so the pools are
+  // allocated without being written.
   struct Meta {
     std::uint32_t filing;      // bumped whenever the node's entry changes or goes
     std::uint32_t generation;  // odd while pending, even while free; bumped at each change
   };
   struct Node {
-    std::uint64_t payload;
-    Tick deadline;  // while pending
+    Payload payload;
   };
 
   // A chained array of entries: chunks head .. tail, entries [head_pos, end) in the head
@@ -586,7 +590,7 @@ class TimingWheel {
   // Stale entries in the lists: every pending node has exactly one live entry.
   std::uint64_t Stale() const noexcept { return entry_count_ - size_; }
 
-  Result<Handle> InsertNode(Tick deadline, std::uint64_t payload) noexcept {
+  Result<Handle> InsertNode(Tick deadline, Payload payload) noexcept {
     MakeRoom();
     std::uint32_t idx;
     if (free_count_ != 0) {
@@ -603,12 +607,12 @@ class TimingWheel {
       idx = used_++;
       meta_[idx] = Meta{};
     }
-    nodes_[idx] = Node{payload, deadline};
+    nodes_[idx] = Node{payload};
     Meta& m = meta_[idx];
     ++m.generation;  // now odd: pending
     ++m.filing;
     ++size_;
-    File(idx);
+    File(idx, deadline);
     return Handle{idx, m.generation};
   }
 
@@ -622,8 +626,8 @@ class TimingWheel {
 
   // Files a new entry for a node, with the node's current filing, by its deadline relative
   // to now_: due list, a slot, or overflow. Keeps the NextDeadline() cache exact.
-  void File(std::uint32_t idx) noexcept {
-    const Entry e{nodes_[idx].deadline, idx, meta_[idx].filing};
+  void File(std::uint32_t idx, Tick deadline) noexcept {
+    const Entry e{deadline, idx, meta_[idx].filing};
     ++entry_count_;
     ++filings_since_sweep_;
     if (Diff(e.deadline, now_) <= 0) {
@@ -728,7 +732,7 @@ class TimingWheel {
       const Meta& m = meta_[e.node];
       if (m.filing != e.filing) continue;  // stale: dropped
       const Node& n = nodes_[e.node];
-      const std::uint64_t payload = n.payload;
+      const Payload payload = n.payload;
       const Handle h{e.node, m.generation};
       Free(e.node);
       --size_;

@@ -26,6 +26,9 @@ namespace aps {
 namespace {
 
 using Wheel = TimingWheel<>;
+struct Payload32Traits : DefaultWheelTraits {  // the scheduler's shape: 32-bit payloads
+  using Payload = std::uint32_t;
+};
 using Tick = Wheel::Tick;
 
 // 2024-01-01T00:00:00Z in µs: the wheel works on absolute ticks of the scheduler's time line.
@@ -53,8 +56,9 @@ WheelHandle MustInsert(Wheel& w, Tick deadline, std::uint64_t payload) {
   return h.ok() ? *h : WheelHandle{};
 }
 
-TEST(TimingWheel, NodeIs24BytesEntry16AndHandle8) {
-  EXPECT_EQ(Wheel::node_bytes(), 24u);
+TEST(TimingWheel, NodeIs16BytesEntry16AndHandle8) {
+  EXPECT_EQ(Wheel::node_bytes(), 16u);
+  EXPECT_EQ(TimingWheel<Payload32Traits>::node_bytes(), 12u);
   EXPECT_EQ(Wheel::entry_bytes(), 16u);
   EXPECT_EQ(sizeof(WheelHandle), 8u);
 }
@@ -201,7 +205,7 @@ TEST(TimingWheel, CancelBeforeFireAfterFireAndStaleHandles) {
   const WheelHandle a = MustInsert(w, kStart + 100, 1);
   const WheelHandle b = MustInsert(w, kStart + 200, 2);
   EXPECT_TRUE(w.IsPending(a));
-  EXPECT_EQ(w.DeadlineOf(a), kStart + 100);
+  EXPECT_EQ(w.NextDeadline(), kStart + 100);
   EXPECT_TRUE(w.Cancel(a));
   EXPECT_FALSE(w.IsPending(a));
   EXPECT_FALSE(w.Cancel(a));  // twice: harmless
@@ -225,7 +229,7 @@ TEST(TimingWheel, CancelBeforeFireAfterFireAndStaleHandles) {
   EXPECT_FALSE(w.Cancel(WheelHandle{12345, 1}));                   // out of range
   EXPECT_FALSE(w.Cancel(WheelHandle{c.index, c.generation + 1}));  // a free node's generation
   EXPECT_FALSE(w.Reschedule(b, kStart + 2000));
-  EXPECT_EQ(w.DeadlineOf(b), std::nullopt);
+  EXPECT_FALSE(w.IsPending(b));
   EXPECT_TRUE(w.empty());
 }
 
@@ -236,7 +240,7 @@ TEST(TimingWheel, RescheduleMovesAnEntryEarlierOrLater) {
   EXPECT_TRUE(w.Reschedule(a, kStart + 20));
   EXPECT_EQ(w.NextDeadline(), kStart + 20);
   EXPECT_TRUE(w.Reschedule(b, kStart + (Tick{1} << 43)));  // into overflow
-  EXPECT_EQ(w.DeadlineOf(b), kStart + (Tick{1} << 43));
+  EXPECT_TRUE(w.IsPending(b));
   std::vector<Fired> fired;
   AdvanceRecording(w, kStart + 10'000'000, fired);
   EXPECT_EQ(fired, (std::vector<Fired>{{1, kStart + 20, kStart + 20}}));
@@ -415,7 +419,6 @@ TEST(TimingWheel, RepeatedReschedulesLeaveOneLiveEntry) {
     last = kStart + 1 + static_cast<Tick>(rng() % (Tick{1} << (rng() % 44)));
     ASSERT_TRUE(w.Reschedule(h, last));
   }
-  EXPECT_EQ(w.DeadlineOf(h), last);
   EXPECT_EQ(w.NextDeadline(), last);
   std::vector<Fired> fired;
   EXPECT_EQ(AdvanceRecording(w, last - 1, fired), 0u);
@@ -503,6 +506,7 @@ struct Tiny16Traits {  // 8 slots x 4 levels = 4096 ticks; wraps at 65536
   static constexpr int kSlotBits = 3;
   static constexpr int kLevels = 4;
   static constexpr int kEntriesPerChunk = 2;
+  using Payload = std::uint32_t;  // the model tests' payloads are small ids
 };
 
 template <typename Traits>
