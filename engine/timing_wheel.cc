@@ -39,7 +39,7 @@
 // ------------------------------------
 // A slot (like the overflow, due and firing lists) is a chained array of 16-byte entries
 // {deadline, node, filing}, in chunks of kEntriesPerChunk (default 16) from a preallocated
-// chunk pool. The node (payload, deadline, generation, filing) lives in the node pool and is
+// chunk pool. The node (payload, generation, filing) lives in the node pool and is
 // not linked into anything. So re-filing a slot copies entries sequentially without touching
 // their nodes, and firing can prefetch the nodes of the entries ahead: with intrusive lists
 // (our first design) every step of a walk waited for a cache miss on the next node.
