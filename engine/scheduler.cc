@@ -645,17 +645,15 @@ struct Scheduler::Impl {
     j.policy = kNoPolicy;
   }
   // A new job's policy: the spec's options, the job defaults for those it leaves unset.
-  JobPolicy PolicyFrom(const std::optional<std::int64_t>& grace,
-                       const std::optional<std::int32_t>& max_instances,
-                       const std::optional<MaxInstancesPolicy>& max_policy, bool coalesce_default,
-                       const std::optional<bool>& coalesce, bool at_least_once) const {
+  JobPolicy PolicyFrom(const JobSpec& spec) const {
+    const JobDefaults& d = opts.job_defaults;
     JobPolicy p;
-    p.grace_us = grace.value_or(opts.job_defaults.misfire_grace_us);
-    p.max_instances = max_instances.value_or(opts.job_defaults.max_instances);
+    p.grace_us = spec.misfire_grace_us.value_or(d.misfire_grace_us);
+    p.max_instances = spec.max_instances.value_or(d.max_instances);
     p.wait =
-        max_policy.value_or(opts.job_defaults.max_instances_policy) == MaxInstancesPolicy::kWait;
-    p.coalesce = coalesce.value_or(coalesce_default);
-    p.at_least_once = at_least_once;
+        spec.max_instances_policy.value_or(d.max_instances_policy) == MaxInstancesPolicy::kWait;
+    p.coalesce = spec.coalesce.value_or(d.coalesce);
+    p.at_least_once = spec.at_least_once;
     return p;
   }
 
@@ -1030,8 +1028,7 @@ struct Scheduler::Impl {
       j.fn = std::move(spec.fn);
     }
     j.replace_existing = spec.replace_existing;
-    SetPolicy(j, PolicyFrom(spec.misfire_grace_us, spec.max_instances, spec.max_instances_policy,
-                            opts.job_defaults.coalesce, spec.coalesce, spec.at_least_once));
+    SetPolicy(j, PolicyFrom(spec));
     j.executor = Intern(spec.executor);
     j.jobstore = Intern(spec.jobstore);
     *id_out = j.id.view();
@@ -1297,8 +1294,13 @@ struct Scheduler::Impl {
     j.fn = std::move(fn);
     j.Extra().task = std::move(s.task);
     j.extra->args = std::move(s.args);
-    SetPolicy(j, PolicyFrom(s.misfire_grace_us, s.max_instances, std::nullopt, s.coalesce,
-                            std::nullopt, s.at_least_once));
+    JobPolicy policy;  // as stored; the wait policy is not stored (the default applies)
+    policy.grace_us = s.misfire_grace_us;
+    policy.max_instances = s.max_instances;
+    policy.coalesce = s.coalesce;
+    policy.wait = opts.job_defaults.max_instances_policy == MaxInstancesPolicy::kWait;
+    policy.at_least_once = s.at_least_once;
+    SetPolicy(j, policy);
     j.executor = Intern(s.executor.empty() ? std::string_view("default") : s.executor);
     j.jobstore = store_alias;
     j.set_next(s.next_run_time);
