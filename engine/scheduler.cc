@@ -2114,51 +2114,47 @@ struct Scheduler::Impl {
       // A burst's worth of capacity is given back once it has drained.
       if (blocked.capacity() > 65536) blocked.shrink_to_fit();
     }
-    for (std::size_t i = 0; i < due.size(); ++i) {
-      if (executor_full) {
-        blocked.push_back(due[i]);
-        continue;
-      }
-      PrefetchDue(due, i);
-      ProcessDueJob(due[i], now);
-    }
-    due.clear();
+    ProcessDueList(due, now);
     // A fired slot names the job its record holds now. An inline run earlier in this pass may
     // have removed that job and reused the record for a new one: ProcessDueJob() then finds
     // the new job and runs it only if it is due too (as it would be at the next pass).
-    for (std::size_t i = 0; i < due_slots.size(); ++i) {
-      const std::uint32_t slot = due_slots[i];
+    ProcessDueList(due_slots, now);
+  }
+
+  // Due-list items are keys (`due`) or fired slots (`due_slots`).
+  static std::uint32_t DueSlot(std::uint64_t key) { return SlotOfKey(key); }
+  static std::uint32_t DueSlot(std::uint32_t slot) { return slot; }
+  static std::uint64_t DueKey(std::uint64_t key) { return key; }
+  std::uint64_t DueKey(std::uint32_t slot) { return KeyOf(slot, table[slot]); }
+
+  // Examines each job of `list` (which may grow meanwhile), then empties it. Once an executor
+  // is full the rest wait in `blocked`.
+  template <typename T>
+  void ProcessDueList(std::vector<T>& list, Instant now) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
       if (executor_full) {
-        blocked.push_back(KeyOf(slot, table[slot]));
+        blocked.push_back(DueKey(list[i]));
         continue;
       }
-      PrefetchDue(due_slots, i);
-      ProcessDueJob(KeyOf(slot, table[slot]), now);
+      PrefetchDue(list, i);
+      ProcessDueJob(DueKey(list[i]), now);
     }
-    due_slots.clear();
+    list.clear();
   }
 
   // Processing a due job touches its record and, when it is removed (a one-shot job), its
   // id-index bucket: both random in memory with many jobs. Prefetching the record kDueAhead
   // jobs ahead, then the bucket (which needs the id from the record) half as far ahead, hides
   // those misses; a burst drain spent a fifth of its time waiting for index buckets.
-  // `list`: keys or slots.
   template <typename T>
   void PrefetchDue(const std::vector<T>& list, std::size_t i) {
     static constexpr std::size_t kDueAhead = 16;
-    auto slot_of = [](T v) {
-      if constexpr (sizeof(T) == 8) {
-        return SlotOfKey(v);
-      } else {
-        return v;
-      }
-    };
     if (i + kDueAhead < list.size()) {
-      const std::uint32_t slot = slot_of(list[i + kDueAhead]);
+      const std::uint32_t slot = DueSlot(list[i + kDueAhead]);
       if (slot < table.records()) __builtin_prefetch(&table[slot]);
     }
     if (i + kDueAhead / 2 < list.size()) {
-      const std::uint32_t slot = slot_of(list[i + kDueAhead / 2]);
+      const std::uint32_t slot = DueSlot(list[i + kDueAhead / 2]);
       if (slot < table.records()) index.Prefetch(table[slot].id);
     }
   }
