@@ -48,9 +48,12 @@
 // the node's generation (stale handles) and filing, and frees the node at once. The entry
 // stays where it is, stale: an entry is live iff its filing equals its node's. Reschedule()
 // does the same to the old entry and files a new one. Stale entries are dropped wherever they
-// are next met: re-filing checks liveness whenever any stale entry exists (reading the 8-byte
-// Meta half of the node, prefetched a chunk ahead), firing always does, and NextDeadline()
-// skips them, emptying a slot that holds only stale entries, so its answer stays exact.
+// are next met: re-filing a slot checks liveness if an entry may have gone stale since the
+// slot's first entry was filed (a per-list mark against a count of cancels; the check reads
+// each entry's node, prefetched a chunk ahead), firing always does, and NextDeadline() skips
+// them, emptying a slot that holds only stale entries, so its answer stays exact. So a batch
+// of cancels costs one checking pass where the cancelled entries are, and the slots that pass
+// fills are re-filed further down without checks.
 //
 // Sweep: the chunk pool has room for capacity + capacity/4 + one chunk of entries. When an
 // insert or reschedule finds that room used up by stale entries, it first sweeps every list,
@@ -94,27 +97,29 @@
 // figures and commands in docs/benchmarks.md)
 // ----
 // Insert writes the node and appends an entry to its slot's tail chunk. Cancel reads and
-// writes only the node's 8-byte Meta (one cache miss at most: Meta is a third of the node
-// bytes, so it stays in cache longer). Expiry is dominated by re-filing: each entry is copied
-// ~3 times (sequential reads and appends), and the first re-filing after cancels also checks
-// each entry's Meta. Level-0 slots are single ticks, often with one entry each, so the
-// re-filing of a level-1 slot prefetches the nodes of the 64 ticks it fills; firing then
-// finds them in cache. Re-filing is bursty: reaching a slot moves all of its entries in one
-// AdvanceTo() call. With 10^6 timers due within one second a level-3 slot holds ~2^18 of them
-// and that call takes milliseconds; with realistic loads (thousands of jobs) microseconds.
-// Splitting that work across calls ("incremental cascade") is possible but not done.
+// writes the node (one cache miss at most). Expiry is dominated by re-filing and by the
+// node's cache miss: each entry is copied ~3 times (sequential reads and appends), the first
+// re-filing after cancels also checks each entry's node, and firing reads and writes the node
+// (payload, filing and generation share its 16 bytes, so that is one miss: with the payload
+// in a separate array it was two, and expiry of 2^20 timers took 56-80 ns instead of 36).
+// Level-0 slots are single ticks, often with one entry each, so the re-filing of a level-1
+// slot prefetches the nodes of the 64 ticks it fills; firing then finds them in cache. Re-filing is
+// bursty: reaching a slot moves all of its entries in one AdvanceTo() call. With 10^6 timers due
+// within one second a level-3 slot holds ~2^18 of them and that call takes milliseconds; with
+// realistic loads (thousands of jobs) microseconds. Splitting that work across calls ("incremental
+// cascade") is possible but not done.
 //
 // Memory
 // ------
-// Per timer of capacity: node 16 B (payload 8, and Meta 8 in a parallel array; 12 B with a
-// 32-bit Payload trait, as the scheduler's wheel uses), 4 B in the free-index stack, and
+// Per timer of capacity: node 16 B (payload 8, filing 4, generation 4; 12 B with a 32-bit
+// Payload trait, as the scheduler's wheel uses), 4 B in the free-index stack, and
 // chunk-pool room for 1.25 entries of 16 B: 40 B (36 B with 32-bit payloads), plus per chunk
-// 4 B of link. Fixed part: 451 list heads of 16 B (7 KB), 7 bitmap words, and the chunk pool's
-// reserve of one part-filled chunk per list (a list's entries need ceil(k / chunk) chunks) plus
-// 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults. The pools are
-// allocated without being written, so on Linux only the chunks in use become resident; a
-// small target wants kEntriesPerChunk = 4 (29 KB) or fewer levels. Only the constructor,
-// Reserve() and Insert() allocate.
+// 4 B of link. Fixed part: 451 list heads of 16 B and clean marks of 8 B (11 KB), 7 bitmap words,
+// and the chunk pool's reserve of one part-filled chunk per list (a list's entries need ceil(k /
+// chunk) chunks) plus 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults.
+// The pools are allocated without being written, so on Linux only the chunks in use become
+// resident; a small target wants kEntriesPerChunk = 4 (29 KB) or fewer levels. Only the
+// constructor, Reserve() and Insert() allocate.
 #include "engine/timing_wheel.h"
 
 namespace aps {

@@ -145,18 +145,16 @@ class TimingWheel {
     }
     const std::uint32_t chunks = ChunksFor(std::uint64_t{capacity} + StaleAllowance(capacity));
     std::unique_ptr<Node[]> grown(new (std::nothrow) Node[capacity]);
-    std::unique_ptr<Meta[]> grown_meta(new (std::nothrow) Meta[capacity]);
     std::unique_ptr<std::uint32_t[]> grown_free(new (std::nothrow) std::uint32_t[capacity]);
     std::unique_ptr<Entry[]> grown_entries(new (std::nothrow)
                                                Entry[std::size_t{chunks} * kEntriesPerChunk]);
     std::unique_ptr<std::uint32_t[]> grown_next(new (std::nothrow) std::uint32_t[chunks]);
-    if (grown == nullptr || grown_meta == nullptr || grown_free == nullptr ||
-        grown_entries == nullptr || grown_next == nullptr) {
+    if (grown == nullptr || grown_free == nullptr || grown_entries == nullptr ||
+        grown_next == nullptr) {
       return Status(StatusCode::kResourceExhausted, "timing wheel: pool allocation failed");
     }
     if (used_ > 0) {
       std::copy_n(nodes_.get(), used_, grown.get());
-      std::copy_n(meta_.get(), used_, grown_meta.get());
     }
     if (free_count_ > 0) std::copy_n(free_.get(), free_count_, grown_free.get());
     if (chunks_used_ > 0) {
@@ -165,7 +163,6 @@ class TimingWheel {
       std::copy_n(chunk_next_.get(), chunks_used_, grown_next.get());
     }
     nodes_ = std::move(grown);
-    meta_ = std::move(grown_meta);
     free_ = std::move(grown_free);
     entries_ = std::move(grown_entries);
     chunk_next_ = std::move(grown_next);
@@ -234,7 +231,7 @@ class TimingWheel {
     if (!IsPending(h)) return false;
     MakeRoom();  // may sweep: before the node is touched
     Forget(h.index);
-    ++meta_[h.index].filing;  // the old entry is now stale
+    ++nodes_[h.index].filing;  // the old entry is now stale
     File(h.index, deadline);
     return true;
   }
@@ -242,7 +239,8 @@ class TimingWheel {
   // IsPending() — whether `h` names an entry that has neither fired nor been cancelled.
   // O(1). Never allocates, never blocks; owner thread.
   bool IsPending(Handle h) const noexcept {
-    return h.index < used_ && (h.generation & 1u) != 0 && meta_[h.index].generation == h.generation;
+    return h.index < used_ && (h.generation & 1u) != 0 &&
+           nodes_[h.index].generation == h.generation;
   }
 
   // AdvanceTo()
@@ -340,9 +338,9 @@ class TimingWheel {
   bool empty() const noexcept { return size_ == 0; }
   std::uint32_t capacity() const noexcept { return capacity_; }
 
-  // Bytes per pool node (16 with the default traits: payload 8 + Meta 8, in two arrays; 12
+  // Bytes per pool node (16 with the default traits: payload 8, filing 4, generation 4; 12
   // with a 32-bit payload) and per slot entry (16).
-  static constexpr std::size_t node_bytes() noexcept { return sizeof(Node) + sizeof(Meta); }
+  static constexpr std::size_t node_bytes() noexcept { return sizeof(Node); }
   static constexpr std::size_t entry_bytes() noexcept { return sizeof(Entry); }
   // Bytes the wheel holds for `capacity` entries: nodes, free-index stack, chunk pool.
   static constexpr std::size_t pool_bytes(std::uint32_t capacity) noexcept {
@@ -362,7 +360,7 @@ class TimingWheel {
   static constexpr std::uint32_t kNumLists = kSlotLists + 3;
 
   // One filing of a node in a list: 16 bytes with the default traits. Copied, never pointed
-  // to. Live iff meta_[node].filing == filing; otherwise the node was cancelled, fired or
+  // to. Live iff nodes_[node].filing == filing; otherwise the node was cancelled, fired or
   // re-filed since, and the entry is dropped wherever it is next met.
   struct Entry {
     Tick deadline;
@@ -370,17 +368,15 @@ class TimingWheel {
     std::uint32_t filing;
   };
 
-  // A node is split in two arrays. Meta (8 bytes) is all that Cancel(), IsPending() and the
-  // liveness check of an entry read, so those reads mostly hit cache even with 10^6 timers.
-  // Node (the payload) is read only when an entry fires. The deadline lives in the node's
-  // entry only (an entry is the node's one live filing). Both trivial, so the pools are
-  // allocated without being written.
-  struct Meta {
-    std::uint32_t filing;      // bumped whenever the node's entry changes or goes
-    std::uint32_t generation;  // odd while pending, even while free; bumped at each change
-  };
+  // A pool node: 16 bytes with the default traits, 12 with a 32-bit payload. One struct, so
+  // that firing an entry (liveness check, payload, generation bump) misses cache once per
+  // entry, not once per array; Cancel() and IsPending() touch the same line. The deadline
+  // lives in the node's entry only (an entry is the node's one live filing). Trivial, so the
+  // pool is allocated without being written.
   struct Node {
     Payload payload;
+    std::uint32_t filing;      // bumped whenever the node's entry changes or goes
+    std::uint32_t generation;  // odd while pending, even while free; bumped at each change
   };
 
   // A chained array of entries: chunks head .. tail, entries [head_pos, end) in the head
@@ -442,7 +438,7 @@ class TimingWheel {
   Entry* Chunk(std::uint32_t c) const noexcept {
     return entries_.get() + std::size_t{c} * kEntriesPerChunk;
   }
-  bool Live(const Entry& e) const noexcept { return meta_[e.node].filing == e.filing; }
+  bool Live(const Entry& e) const noexcept { return nodes_[e.node].filing == e.filing; }
   // Whether `list` holds a live entry. O(k); only the due and firing lists are asked, and
   // they are short or being drained.
   bool HasLive(std::uint32_t list) const noexcept {
@@ -471,19 +467,11 @@ class TimingWheel {
     const char* p = reinterpret_cast<const char*>(Chunk(c));
     for (std::size_t off = 0; off < kEntriesPerChunk * sizeof(Entry); off += 64) Prefetch(p + off);
   }
-  // Starts the cache misses of the Meta of chunk c's entries from `pos` on (c in list l).
-  void PrefetchMeta(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
+  // Starts the cache misses of the nodes of chunk c's entries from `pos` on (c in list l).
+  void PrefetchNodes(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
     const std::uint32_t end = ChunkEnd(l, c);
     const Entry* p = Chunk(c);
-    for (; pos < end; ++pos) Prefetch(&meta_[p[pos].node]);
-  }
-  // Starts the cache misses of the nodes of chunk c's live entries from `pos` on (c in l).
-  void PrefetchLiveNodes(const List& l, std::uint32_t c, std::uint32_t pos) const noexcept {
-    const std::uint32_t end = ChunkEnd(l, c);
-    const Entry* p = Chunk(c);
-    for (; pos < end; ++pos) {
-      if (Live(p[pos])) Prefetch(&nodes_[p[pos].node]);
-    }
+    for (; pos < end; ++pos) Prefetch(&nodes_[p[pos].node]);
   }
   // One past the last entry of chunk c of list l.
   static std::uint32_t ChunkEnd(const List& l, std::uint32_t c) noexcept {
@@ -515,6 +503,7 @@ class TimingWheel {
       if (l.tail == kNil) {
         l.head = c;
         l.head_pos = 0;
+        clean_at_[list] = stale_events_;  // `e` is live: every caller appends a live entry
       } else {
         chunk_next_[l.tail] = c;
       }
@@ -527,18 +516,18 @@ class TimingWheel {
   // Takes list `list` out of lists_ (leaving it empty) and calls f(entry) for each of its
   // entries in order, releasing each chunk once read: f may append to any list, `list`
   // included. The caller keeps the occupancy bits right. Reading chunk c, it starts the
-  // cache misses of the chunk after next and, with `prefetch_meta` (f reads Live()), of the
-  // next chunk's nodes' Meta.
+  // cache misses of the chunk after next and, with `prefetch_nodes` (f reads Live()), of the
+  // next chunk's nodes.
   template <typename F>
-  void Drain(std::uint32_t list, bool prefetch_meta, F&& f) noexcept {
+  void Drain(std::uint32_t list, bool prefetch_nodes, F&& f) noexcept {
     const List l = lists_[list];
     lists_[list] = List{};
-    if (l.head != kNil && prefetch_meta) PrefetchMeta(l, l.head, l.head_pos);
+    if (l.head != kNil && prefetch_nodes) PrefetchNodes(l, l.head, l.head_pos);
     for (std::uint32_t c = l.head, pos = l.head_pos; c != kNil; pos = 0) {
       const std::uint32_t next = chunk_next_[c];
       if (next != kNil) {
         if (const std::uint32_t after = chunk_next_[next]; after != kNil) PrefetchChunk(after);
-        if (prefetch_meta) PrefetchMeta(l, next, 0);
+        if (prefetch_nodes) PrefetchNodes(l, next, 0);
       }
       const std::uint32_t end = ChunkEnd(l, c);
       const Entry* p = Chunk(c);
@@ -572,7 +561,7 @@ class TimingWheel {
   void Sweep() noexcept {
     for (std::uint32_t list = 0; list < kNumLists; ++list) {
       if (lists_[list].head == kNil) continue;
-      Drain(list, /*prefetch_meta=*/true, [&](const Entry& e) {
+      Drain(list, /*prefetch_nodes=*/true, [&](const Entry& e) {
         if (Live(e)) {
           Append(list, e);
         } else {
@@ -601,14 +590,13 @@ class TimingWheel {
       if (free_count_ >= kFreePrefetchDistance) {
         const std::uint32_t later = free_[free_count_ - kFreePrefetchDistance];
         Prefetch(&nodes_[later]);
-        Prefetch(&meta_[later]);
       }
     } else {
       idx = used_++;
-      meta_[idx] = Meta{};
+      nodes_[idx] = Node{};
     }
-    nodes_[idx] = Node{payload};
-    Meta& m = meta_[idx];
+    Node& m = nodes_[idx];
+    m.payload = payload;
     ++m.generation;  // now odd: pending
     ++m.filing;
     ++size_;
@@ -618,7 +606,7 @@ class TimingWheel {
 
   // The node leaves the wheel (cancelled or fired): its entry, if still in a list, is stale.
   void Free(std::uint32_t idx) noexcept {
-    Meta& m = meta_[idx];
+    Node& m = nodes_[idx];
     ++m.generation;  // now even: stale for every handle issued so far
     ++m.filing;
     free_[free_count_++] = idx;
@@ -627,7 +615,7 @@ class TimingWheel {
   // Files a new entry for a node, with the node's current filing, by its deadline relative
   // to now_: due list, a slot, or overflow. Keeps the NextDeadline() cache exact.
   void File(std::uint32_t idx, Tick deadline) noexcept {
-    const Entry e{deadline, idx, meta_[idx].filing};
+    const Entry e{deadline, idx, nodes_[idx].filing};
     ++entry_count_;
     ++filings_since_sweep_;
     if (Diff(e.deadline, now_) <= 0) {
@@ -679,6 +667,7 @@ class TimingWheel {
   // minimum stale if that entry was the one giving it. By node, not by deadline, so that
   // Cancel() reads no more of the node than its generation.
   void Forget(std::uint32_t idx) noexcept {
+    ++stale_events_;
     if (idx == cached_node_) cache_ = CacheState::kStale;
     if (idx == overflow_min_node_) overflow_min_exact_ = false;
   }
@@ -711,7 +700,7 @@ class TimingWheel {
   void PrefetchNextNodes(const List& l) const noexcept {
     const std::uint32_t next = chunk_next_[l.head];
     if (next == kNil) return;
-    PrefetchLiveNodes(l, next, 0);
+    PrefetchNodes(l, next, 0);
     const std::uint32_t after = chunk_next_[next];
     if (after != kNil) Prefetch(Chunk(after));
   }
@@ -722,17 +711,16 @@ class TimingWheel {
   template <typename F>
   std::size_t FireAll(std::uint32_t list, F& on_expire) noexcept {
     std::size_t fired = 0;
-    if (const List& l = lists_[list]; l.head != kNil) PrefetchLiveNodes(l, l.head, l.head_pos);
+    if (const List& l = lists_[list]; l.head != kNil) PrefetchNodes(l, l.head, l.head_pos);
     while (lists_[list].head != kNil) {
       const List& l = lists_[list];
       if (l.head_pos == 0) PrefetchNextNodes(l);
       const Entry e = Chunk(l.head)[l.head_pos];
       PopFront(list);
       --entry_count_;
-      const Meta& m = meta_[e.node];
+      const Node& m = nodes_[e.node];
       if (m.filing != e.filing) continue;  // stale: dropped
-      const Node& n = nodes_[e.node];
-      const Payload payload = n.payload;
+      const Payload payload = m.payload;
       const Handle h{e.node, m.generation};
       Free(e.node);
       --size_;
@@ -747,14 +735,16 @@ class TimingWheel {
   // in order, so equal deadlines (which share a list) keep insertion order.
   void Cascade(unsigned level, unsigned slot) noexcept {
     MarkEmpty(level, slot);
-    // While cancelled entries exist, each entry's liveness is checked (its Meta, prefetched a
-    // chunk ahead) and cancelled ones are dropped here rather than copied down to level 0.
+    // If the slot may hold cancelled entries (see clean_at_), each entry's liveness is checked
+    // (its node, prefetched a chunk ahead) and cancelled ones are dropped here rather than
+    // copied down; the slots they fill are then clean, and lower cascades check nothing.
     // Level-0 slots hold a tick each, often one entry: firing them one after another would
     // wait for each node's cache miss in turn. Entries headed there start that miss now, so
     // the misses of one level-1 slot (64 ticks) overlap.
-    const bool check = Stale() != 0;
+    const std::uint32_t list = SlotList(level, slot);
+    const bool check = clean_at_[list] != stale_events_;
     const bool to_level0 = level == 1;
-    Drain(SlotList(level, slot), check, [&](const Entry& e) {
+    Drain(list, check, [&](const Entry& e) {
       if (check && !Live(e)) {
         DropStale();
         return;
@@ -781,7 +771,7 @@ class TimingWheel {
   // deadlines.
   void RefileOverflow() noexcept {
     bool have_min = false;
-    Drain(kOverflowList, /*prefetch_meta=*/true, [&](const Entry& e) {
+    Drain(kOverflowList, /*prefetch_nodes=*/true, [&](const Entry& e) {
       if (!Live(e)) {
         DropStale();
       } else if (EpochStart(e.deadline) == now_) {
@@ -814,7 +804,7 @@ class TimingWheel {
 
   // Empties a list that holds only stale entries.
   void DropAllStale(std::uint32_t list) noexcept {
-    Drain(list, /*prefetch_meta=*/false, [&](const Entry&) { DropStale(); });
+    Drain(list, /*prefetch_nodes=*/false, [&](const Entry&) { DropStale(); });
   }
 
   // The earliest live overflow deadline (exact), or nullopt after dropping an overflow list
@@ -880,9 +870,8 @@ class TimingWheel {
   // - Chunks in use <= ChunksFor(entry_count_) <= chunk_capacity_.
   Tick now_;
   std::unique_ptr<Node[]> nodes_;
-  std::unique_ptr<Meta[]> meta_;  // same indices as nodes_
-  std::uint32_t capacity_ = 0;    // nodes_ has this many elements
-  std::uint32_t used_ = 0;        // nodes [0, used_) have been handed out at least once
+  std::uint32_t capacity_ = 0;  // nodes_ has this many elements
+  std::uint32_t used_ = 0;      // nodes [0, used_) have been handed out at least once
   // free_[0, free_count_) are the freed nodes below used_, most recently freed last. An index
   // stack rather than a list through the nodes: popping it does not wait for a cache miss on
   // the node, so a run of inserts overlaps its misses (4 bytes per node).
@@ -900,6 +889,12 @@ class TimingWheel {
   std::uint64_t entry_count_ = 0;
   std::uint64_t filings_since_sweep_ = 0;
   std::array<List, kNumLists> lists_;
+  // Counts the entries that went stale in a list (Cancel(), Reschedule()). If
+  // clean_at_[list] == stale_events_, every entry of that list is live: it was set when the
+  // list's first entry was appended, only live entries are appended, and none has gone stale
+  // since. Cascade() then skips the liveness checks, which each cost a node's cache miss.
+  std::uint64_t stale_events_ = 0;
+  std::array<std::uint64_t, kNumLists> clean_at_{};
   // Bit s of occupied_[L] is set iff the list of level L, slot s is non-empty.
   std::array<std::uint64_t, static_cast<std::size_t>(kLevels)> occupied_{};
   // Bit L of occupied_levels_ is set iff occupied_[L] != 0.

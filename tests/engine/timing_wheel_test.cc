@@ -233,6 +233,41 @@ TEST(TimingWheel, CancelBeforeFireAfterFireAndStaleHandles) {
   EXPECT_TRUE(w.empty());
 }
 
+// A cascade skips liveness checks on a slot whose entries have all been live since it filled
+// (the wheel's clean_at_ marks). Entries cancelled or rescheduled after their slot was filled
+// by a cascade, before or after other cascades, must still never fire, and accounting must
+// stay exact.
+TEST(TimingWheel, CancelsAfterACascadeStillStopTheirEntries) {
+  Wheel w(64, kStart);
+  std::vector<WheelHandle> h;
+  // 40 entries 5000..5039 ticks ahead: level 2 from kStart (kStart is 4096-aligned).
+  for (std::uint64_t i = 0; i < 40; ++i) h.push_back(MustInsert(w, kStart + 5000 + i, i));
+  std::vector<Fired> fired;
+  // Reach their level-2 slot (from +4096): its entries cascade into a clean level-1 slot.
+  AdvanceRecording(w, kStart + 4100, fired);
+  EXPECT_TRUE(fired.empty());
+  EXPECT_TRUE(w.Cancel(h[3]));
+  EXPECT_TRUE(w.Reschedule(h[7], kStart + 9000));
+  // Cascade the level-1 slot (4992..5055) without firing, then cancel inside a level-0 slot.
+  AdvanceRecording(w, kStart + 4999, fired);
+  EXPECT_TRUE(fired.empty());
+  EXPECT_TRUE(w.Cancel(h[10]));
+  AdvanceRecording(w, kStart + 6000, fired);
+  std::vector<std::uint64_t> payloads;
+  for (const Fired& f : fired) payloads.push_back(f.payload);
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    if (i != 3 && i != 7 && i != 10) want.push_back(i);
+  }
+  EXPECT_EQ(payloads, want);
+  EXPECT_EQ(w.size(), 1u);
+  EXPECT_EQ(w.NextDeadline(), kStart + 9000);
+  fired.clear();
+  AdvanceRecording(w, kStart + 9000, fired);
+  EXPECT_EQ(fired, (std::vector<Fired>{{7, kStart + 9000, kStart + 9000}}));
+  EXPECT_TRUE(w.empty());
+}
+
 TEST(TimingWheel, RescheduleMovesAnEntryEarlierOrLater) {
   Wheel w(4, kStart);
   const WheelHandle a = MustInsert(w, kStart + 10'000'000, 1);
