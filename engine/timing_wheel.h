@@ -257,7 +257,8 @@ class TimingWheel {
   // A `now` before Now() is treated as Now(). Cost: O(1) per fired entry plus O(1) per
   // non-empty slot reached, amortized O(kLevels) re-filing per entry (bursty: reaching a
   // higher-level slot re-files all its entries at once), never O(elapsed ticks). Cancelled
-  // entries still in a slot cost a re-filing copy and are dropped at level 0.
+  // entries still in a slot cost one liveness check and are dropped by the first re-filing
+  // (or firing) that meets them.
   // Never allocates, never blocks (beyond the callback); owner thread.
   // Returns the number of entries fired.
   template <typename F>
@@ -595,20 +596,20 @@ class TimingWheel {
       idx = used_++;
       nodes_[idx] = Node{};
     }
-    Node& m = nodes_[idx];
-    m.payload = payload;
-    ++m.generation;  // now odd: pending
-    ++m.filing;
+    Node& node = nodes_[idx];
+    node.payload = payload;
+    ++node.generation;  // now odd: pending
+    ++node.filing;
     ++size_;
     File(idx, deadline);
-    return Handle{idx, m.generation};
+    return Handle{idx, node.generation};
   }
 
   // The node leaves the wheel (cancelled or fired): its entry, if still in a list, is stale.
   void Free(std::uint32_t idx) noexcept {
-    Node& m = nodes_[idx];
-    ++m.generation;  // now even: stale for every handle issued so far
-    ++m.filing;
+    Node& node = nodes_[idx];
+    ++node.generation;  // now even: stale for every handle issued so far
+    ++node.filing;
     free_[free_count_++] = idx;
   }
 
@@ -663,9 +664,10 @@ class TimingWheel {
     occupied_levels_ |= std::uint32_t{1} << level;
   }
 
-  // Called when a pending node's entry goes stale other than by firing: marks a cached
-  // minimum stale if that entry was the one giving it. By node, not by deadline, so that
-  // Cancel() reads no more of the node than its generation.
+  // Called when a pending node's entry goes stale other than by firing: counts a stale event
+  // (every list filled before now may hold a stale entry) and marks a cached minimum stale if
+  // that entry was the one giving it. By node, not by deadline: the node does not hold the
+  // deadline, and finding its entry would cost a walk.
   void Forget(std::uint32_t idx) noexcept {
     ++stale_events_;
     if (idx == cached_node_) cache_ = CacheState::kStale;
@@ -718,10 +720,10 @@ class TimingWheel {
       const Entry e = Chunk(l.head)[l.head_pos];
       PopFront(list);
       --entry_count_;
-      const Node& m = nodes_[e.node];
-      if (m.filing != e.filing) continue;  // stale: dropped
-      const Payload payload = m.payload;
-      const Handle h{e.node, m.generation};
+      const Node& node = nodes_[e.node];
+      if (node.filing != e.filing) continue;  // stale: dropped
+      const Payload payload = node.payload;
+      const Handle h{e.node, node.generation};
       Free(e.node);
       --size_;
       ++fired;
