@@ -780,10 +780,10 @@ struct Scheduler::Impl {
     bool in_batch = false;
     bool failing = false;
     std::int64_t retry_at_us = 0;
-    std::vector<std::string> touched;  // ids written in the open batch
-    std::set<std::string> dirty;       // ids the store missed, rewritten at the retry
-    Status last_error;                 // why it is failing
-    bool clear_pending = false;        // a RemoveAllJobs the store missed
+    std::vector<std::string> touched;          // ids written in the open batch
+    std::set<std::string, std::less<>> dirty;  // ids the store missed, rewritten at the retry
+    Status last_error;                         // why it is failing
+    bool clear_pending = false;                // a RemoveAllJobs the store missed
     // Paging (JobStore::pages() and store_horizon_us > 0): every stored job due at or before
     // loaded_until (wall µs) is in the table (or unresolved); later ones only in the store.
     bool paging = false;
@@ -889,7 +889,7 @@ struct Scheduler::Impl {
       }
       ss.failing = false;
       if (ss.clear_pending) StoreChange(si, StoreOp::kClear, std::string(), nullptr);
-      std::set<std::string> ids;
+      std::set<std::string, std::less<>> ids;
       ids.swap(ss.dirty);
       Log(LogLevel::kInfo, "job store \"%s\": writing %zu changed jobs", stores[si].first.c_str(),
           ids.size());
@@ -1383,7 +1383,7 @@ struct Scheduler::Impl {
       const int si = Resolve(store_of_alias, stores, j->jobstore);
       if (si < 0 || !Paging(static_cast<std::size_t>(si))) continue;
       const StoreSync& ss = store_sync[static_cast<std::size_t>(si)];
-      if (ss.failing || ss.in_batch || ss.dirty.count(std::string(j->id.view())) != 0) continue;
+      if (ss.failing || ss.in_batch || ss.dirty.count(j->id.view()) != 0) continue;
       if (j->has_next && j->next_us <= ss.loaded_until) continue;
       Unlink(SlotOfKey(key));
     }
@@ -1393,7 +1393,7 @@ struct Scheduler::Impl {
   // True when a paging store holds job `id` that is not in memory.
   bool StoredOnly(std::string_view id) {
     for (std::size_t si = 0; si < stores.size(); ++si) {
-      if (!Paging(si) || store_sync[si].dirty.count(std::string(id)) != 0) continue;
+      if (!Paging(si) || store_sync[si].dirty.count(id) != 0) continue;
       Result<std::optional<JobState>> r = stores[si].second->LookupJob(id);
       if (!r.ok() || r->has_value()) return true;  // (unreadable: taken, not overwritten)
     }
@@ -1406,7 +1406,7 @@ struct Scheduler::Impl {
     if (UnresolvedIndex(id, jobstore) != kNone) return nullptr;  // known, cannot be loaded
     for (std::size_t si = 0; si < stores.size(); ++si) {
       if (!Paging(si) || !(jobstore.empty() || stores[si].first == jobstore)) continue;
-      if (store_sync[si].dirty.count(std::string(id)) != 0) continue;  // removed, not written
+      if (store_sync[si].dirty.count(id) != 0) continue;  // removed, not written
       Result<std::optional<JobState>> r = stores[si].second->LookupJob(id);
       if (!r.ok() || !r->has_value()) continue;
       std::optional<std::uint32_t> slot = LinkStored(Intern(stores[si].first), **r, WallNow());
