@@ -1679,7 +1679,7 @@ struct Scheduler::Impl {
 
   // The wall clock went back: rebuild the wheel from the job table at the new time.
   void Rebuild(Instant now) {
-    wheel = std::make_unique<JobWheel>(wheel->capacity(), now.us);
+    wheel->Clear(now.us);
     wheel_now = now.us;
     ForEachLive([&](std::uint32_t slot, Job& j) {
       j.in_wheel = false;
@@ -2346,7 +2346,7 @@ struct Scheduler::Impl {
       blocked_backlog.clear();
       due.clear();
       due_slots.clear();
-      wheel = std::make_unique<JobWheel>(wheel->capacity());
+      wheel->Clear(0);
       wheel_now = INT64_MIN;
       inflight.clear();
       free_inflight.clear();
@@ -2639,7 +2639,7 @@ Status Scheduler::Start(bool paused) {
       }
     }
     m.stores_started = true;
-    m.wheel = std::make_unique<JobWheel>(m.wheel->capacity(), now.us);
+    m.wheel->Clear(now.us);
     m.wheel_now = now.us;
     m.wall_epoch = m.clock->WallEpoch();
     m.ForEachLive([&](std::uint32_t slot, Job& j) {

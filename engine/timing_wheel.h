@@ -318,6 +318,38 @@ class TimingWheel {
     return fired;
   }
 
+  // Clear()
+  //
+  // Drops every pending entry (none fires; every handle issued so far goes stale) and sets the
+  // time to `now`, keeping the pools: what a rebuild needs without allocating (and writing)
+  // them again. O(nodes ever handed out + lists). Never allocates, never blocks; owner thread,
+  // not from inside an AdvanceTo() callback.
+  void Clear(Tick now) noexcept {
+    APS_CHECK(!advancing_);
+    // Every node ever handed out becomes free, with a generation no issued handle holds.
+    free_count_ = 0;
+    for (std::uint32_t i = used_; i-- > 0;) {
+      Node& node = nodes_[i];
+      if ((node.generation & 1u) != 0) ++node.generation;  // pending: now even (free)
+      ++node.filing;
+      free_[free_count_++] = i;
+    }
+    chunks_used_ = 0;
+    free_chunk_ = kNil;
+    entry_count_ = 0;
+    filings_since_sweep_ = 0;
+    size_ = 0;
+    lists_.fill(List{});
+    clean_at_.fill(stale_events_);
+    occupied_.fill(0);
+    occupied_levels_ = 0;
+    overflow_min_node_ = kNil;
+    overflow_min_exact_ = true;
+    cache_ = CacheState::kEmpty;
+    cached_node_ = kNil;
+    now_ = now;
+  }
+
   // NextDeadline()
   //
   // The exact earliest instant at which AdvanceTo() fires something: Now() if an entry is

@@ -400,6 +400,48 @@ TEST(TimingWheel, InsertGrowsTheFullPoolAndKeepsHandles) {
   EXPECT_GE(w.capacity(), 1000u);
 }
 
+TEST(TimingWheel, ClearDropsEveryEntryKeepsThePoolsAndStalesEveryHandle) {
+  Wheel w(64, kStart);
+  std::vector<WheelHandle> old;
+  old.push_back(MustInsert(w, kStart, 1));            // due
+  old.push_back(MustInsert(w, kStart + 5, 2));        // level 0
+  old.push_back(MustInsert(w, kStart + 300'000, 3));  // level 3
+  old.push_back(MustInsert(w, kYear9999, 4));         // overflow
+  old.push_back(MustInsert(w, kStart + 7, 5));
+  ASSERT_TRUE(w.Cancel(old.back()));  // a stale entry too
+  const std::uint32_t capacity = w.capacity();
+  w.Clear(kStart + 1'000);
+  EXPECT_EQ(w.size(), 0u);
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(w.capacity(), capacity);
+  EXPECT_EQ(w.Now(), kStart + 1'000);
+  EXPECT_EQ(w.NextDeadline(), std::nullopt);
+  for (const WheelHandle& h : old) {
+    EXPECT_FALSE(w.IsPending(h));
+    EXPECT_FALSE(w.Cancel(h));
+    EXPECT_FALSE(w.Reschedule(h, kStart + 2'000));
+  }
+  std::vector<Fired> fired;
+  EXPECT_EQ(AdvanceRecording(w, kYear9999 + 1, fired), 0u);  // nothing that was cleared fires
+  // The whole pool is usable again, and the new handles are not the old ones.
+  w.Clear(kStart);
+  std::vector<WheelHandle> fresh;
+  for (std::uint64_t i = 0; i < capacity; ++i) {
+    fresh.push_back(MustInsert(w, kStart + 10 + static_cast<Tick>(i), 100 + i));
+  }
+  EXPECT_EQ(w.TryInsert(kStart + 1, 0).status().code(), StatusCode::kResourceExhausted);
+  for (const WheelHandle& h : old) {
+    EXPECT_EQ(std::count(fresh.begin(), fresh.end(), h), 0);
+    EXPECT_FALSE(w.IsPending(h));
+  }
+  EXPECT_EQ(w.NextDeadline(), kStart + 10);
+  EXPECT_EQ(AdvanceRecording(w, kStart + 10 + capacity, fired), capacity);
+  for (std::uint64_t i = 0; i < capacity; ++i) {
+    EXPECT_EQ(fired[i], (Fired{100 + i, kStart + 10 + static_cast<Tick>(i),
+                               kStart + 10 + static_cast<Tick>(i)}));
+  }
+}
+
 TEST(TimingWheel, AdvancingBackwardIsTreatedAsNow) {
   Wheel w(4, kStart);
   MustInsert(w, kStart + 5, 1);
