@@ -84,6 +84,17 @@ std::size_t HeapInUse() {
   return mi.uordblks + mi.hblkhd;
 }
 
+// Resident memory of the process (RSS), from /proc/self/statm: what the heap figure does not
+// show (memory freed to the allocator but kept by it).
+std::size_t ResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? static_cast<std::size_t>(resident) * 4096 : 0;
+}
+
 std::size_t Threads(const Args& a) {
   const double t = Num(a, "threads", 0);
   if (t >= 1) return static_cast<std::size_t>(t);
@@ -163,12 +174,18 @@ double DiskBytes(const StoreChoice& c) {
   return static_cast<double>(sb.st_blocks) * 512.0;
 }
 
+// " reserve_jobs=N" for result lines of runs given --reserve-jobs.
+std::string ReserveTag(const Args& a) {
+  return " reserve_jobs=" + std::to_string(static_cast<long long>(Num(a, "reserve-jobs", 0)));
+}
+
 SchedulerOptions Options(const Args& a) {
   SchedulerOptions o;
   o.default_executor_threads = Threads(a);
   o.max_outstanding_runs = 16384;
   o.max_completion_producers = o.default_executor_threads + 2;
   o.spin_us = static_cast<std::int64_t>(Num(a, "spin-us", static_cast<double>(o.spin_us)));
+  o.reserve_jobs = static_cast<std::size_t>(Num(a, "reserve-jobs", 0));
   if (a.count("store-horizon-s") != 0)
     o.store_horizon_us = static_cast<std::int64_t>(Num(a, "store-horizon-s", 0) * 1e6);
   return o;
@@ -257,15 +274,23 @@ int Throughput(const Args& a) {
 // --- addrate -----------------------------------------------------------------------------
 // The addrate line: the fields both stores report, then `extra` (already formatted, starting
 // with a space, or empty), then the check.
+// Heap in use and resident memory at one moment.
+struct MemMark {
+  std::size_t heap = HeapInUse();
+  std::size_t rss = ResidentBytes();
+};
+double PerJob(std::size_t before, std::size_t after, std::int64_t n) {
+  return (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(n);
+}
+
 void PrintAddRate(std::int64_t n, std::int64_t t0, std::int64_t added, std::int64_t absorbed,
-                  std::size_t heap0, std::size_t heap1, const std::string& extra, bool ok) {
+                  const MemMark& m0, const MemMark& m1, const std::string& extra, bool ok) {
   std::printf(
       "peer=aps workload=addrate n=%lld adds_per_s=%.0f absorbed_per_s=%.0f add_seconds=%.3f "
-      "absorb_seconds=%.3f heap_bytes_per_job=%.0f%s check=%s\n",
+      "absorb_seconds=%.3f heap_bytes_per_job=%.0f rss_bytes_per_job=%.0f%s check=%s\n",
       static_cast<long long>(n), static_cast<double>(n) / Secs(added - t0),
       static_cast<double>(n) / Secs(absorbed - t0), Secs(added - t0), Secs(absorbed - t0),
-      static_cast<double>(heap1 - heap0) / static_cast<double>(n), extra.c_str(),
-      ok ? "ok" : "FAILED");
+      PerJob(m0.heap, m1.heap, n), PerJob(m0.rss, m1.rss, n), extra.c_str(), ok ? "ok" : "FAILED");
 }
 
 int AddRate(const Args& a) {
@@ -276,8 +301,12 @@ int AddRate(const Args& a) {
       (!s.AddTask("loadgen.noop", [](const TaskArgs&) {}).ok() || !SetUpStore(s, store))) {
     return 1;
   }
+  // With --reserve-jobs, Start() allocates the jobs' room: it then counts from before Start()
+  // (with Start()'s fixed allocations, a pessimistic figure); otherwise from after it.
+  const bool reserving = Num(a, "reserve-jobs", 0) > 0;
+  MemMark m0;
   if (!s.Start().ok()) return 1;
-  const std::size_t heap0 = HeapInUse();
+  if (!reserving) m0 = MemMark();
   const std::int64_t day = WallUs() + 86'400'000'000LL;
   const std::int64_t t0 = WallUs();
   // Persistent store: the last add carries a CommitHandle. One producer's adds are applied in
@@ -299,16 +328,16 @@ int AddRate(const Args& a) {
     while (s.job_count() < static_cast<std::size_t>(n))
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     const std::int64_t absorbed = WallUs();
-    const std::size_t heap1 = HeapInUse();
+    const MemMark m1;
     const bool ok = s.job_count() == static_cast<std::size_t>(n);
     // Every job's callable sits in a JobFunction (its inline buffer holds this one): what the
     // scheduler adds per job is the rest.
-    char extra[96];
-    std::snprintf(extra, sizeof(extra), " callable_bytes=%zu bytes_beyond_callable=%.0f",
+    char extra[128];
+    std::snprintf(extra, sizeof(extra), " callable_bytes=%zu bytes_beyond_callable=%.0f%s",
                   sizeof(JobFunction),
-                  static_cast<double>(heap1 - heap0) / static_cast<double>(n) -
-                      static_cast<double>(sizeof(JobFunction)));
-    PrintAddRate(n, t0, added, absorbed, heap0, heap1, extra, ok);
+                  PerJob(m0.heap, m1.heap, n) - static_cast<double>(sizeof(JobFunction)),
+                  reserving ? ReserveTag(a).c_str() : "");
+    PrintAddRate(n, t0, added, absorbed, m0, m1, extra, ok);
     (void)s.Shutdown(false);
     return ok ? 0 : 1;
   }
@@ -317,7 +346,8 @@ int AddRate(const Args& a) {
   // keeps them on disk only and job_count() does not count them; the check reads the store.
   const Status st = last.Wait();
   const std::int64_t absorbed = WallUs();
-  const std::size_t heap1 = HeapInUse(), in_memory = s.job_count();
+  const MemMark m1;
+  const std::size_t in_memory = s.job_count();
   (void)s.Shutdown(false);
   if (!st.ok())
     std::fprintf(stderr, "aps-loadgen: the last add is not durable: %s\n", st.message());
@@ -334,7 +364,7 @@ int AddRate(const Args& a) {
   char extra[160];
   std::snprintf(extra, sizeof(extra), " in_memory=%zu stored=%zu store_disk_bytes_per_job=%.0f%s",
                 in_memory, stored, DiskBytes(store) / static_cast<double>(n), store.Tag().c_str());
-  PrintAddRate(n, t0, added, absorbed, heap0, heap1, extra, ok);
+  PrintAddRate(n, t0, added, absorbed, m0, m1, extra, ok);
   return ok ? 0 : 1;
 }
 

@@ -228,7 +228,7 @@ class ApsCommandQueue {
     explicit Consumer(ApsCommandQueue&) {}
   };
   [[gnu::noinline]] bool Push(Producer&, Item item) {
-    q_.Enqueue(item);
+    q_.Enqueue(std::move(item));
     return true;
   }
   [[gnu::noinline]] std::size_t PopBulk(Consumer&, Item* out, std::size_t max) {
@@ -236,7 +236,7 @@ class ApsCommandQueue {
   }
 
  private:
-  CommandQueue q_;
+  CommandQueue<Command*> q_;
 };
 
 class ApsMpmcQueue {

@@ -140,6 +140,36 @@ struct Command {
   bool answer_when_applied = false;
 };
 
+// An AddJobAsync() add that travels whole in the command queue: what adds by the million are
+// — a C++ callable for the "default" store and executor, with a trigger or a run date, an id
+// and the admission options — in the queue's own (recycled) blocks, with no allocation of its
+// own. An add with anything else (a task, a name, another store or executor, replace_existing,
+// at_least_once, a CommitHandle) travels as a Command.
+struct AsyncAdd {
+  JobFunction fn;
+  std::unique_ptr<Trigger> trigger;  // nullptr: one-shot, run date = when it is applied
+  engine_internal::ShortId id;
+  std::int64_t at_us = 0;  // NextRunTime::at
+  std::optional<std::int64_t> misfire_grace_us;
+  std::optional<std::int32_t> max_instances;
+  std::optional<bool> coalesce;
+  std::optional<MaxInstancesPolicy> max_instances_policy;
+  NextRunTime::Kind when = NextRunTime::Kind::kFromTrigger;
+};
+
+// One entry of the command queue: a whole async add (command == nullptr), or any other
+// command, owned by its caller (who waits for the reply) or, with Command::owned, by the
+// scheduler.
+struct QueuedCommand {
+  QueuedCommand() = default;
+  explicit QueuedCommand(Command* c) : command(c) {}
+  Command* command = nullptr;
+  AsyncAdd add;
+};
+static_assert(sizeof(QueuedCommand) <= 144, "a queued add grew: it is copied into every block");
+
+constexpr std::string_view kDefaultAlias = "default";
+
 // How a job's due runs are admitted: shared by every job with the same settings (most jobs
 // use the job defaults), so a record names it by a 16-bit index (see Impl::SetPolicy).
 struct JobPolicy {
@@ -309,18 +339,28 @@ class JobTable {
   // A new record (slot == records() before the call).
   std::uint32_t Grow() {
     const std::uint32_t slot = records_;
-    const std::size_t seg = slot >= kBigSegment ? 6 + (slot >> 12)
-                            : slot < 64         ? 0
-                                        : static_cast<std::size_t>(std::bit_width(slot) - 6);
-    if (seg >= segments_.size()) {
-      const std::size_t n = seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
-      segments_.push_back(std::make_unique<Job[]>(n));
-    }
+    if (SegmentOf(slot) >= segments_.size()) AddSegment();
     ++records_;
     return slot;
   }
+  // Allocates (and, constructing them, writes) the segments that records [0, n) need, so that
+  // Grow() up to n allocates nothing.
+  void Reserve(std::uint32_t n) {
+    while (n > 0 && SegmentOf(n - 1) >= segments_.size()) AddSegment();
+  }
 
  private:
+  static std::size_t SegmentOf(std::uint32_t slot) {
+    return slot >= kBigSegment ? 6 + (slot >> 12)
+           : slot < 64         ? 0
+                               : static_cast<std::size_t>(std::bit_width(slot) - 6);
+  }
+  void AddSegment() {
+    const std::size_t seg = segments_.size();
+    const std::size_t n = seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
+    segments_.push_back(std::make_unique<Job[]>(n));
+  }
+
   std::vector<std::unique_ptr<Job[]>> segments_;
   std::uint32_t records_ = 0;
 };
@@ -353,16 +393,19 @@ struct Scheduler::Impl {
   SchedulerOptions opts;
   platform::Clock* clock;
   TimeZonePtr zone;
-  std::atomic<SchedulerState> state{SchedulerState::kStopped};
+  // What every API call reads (rarely written: at start, stop, pause) and `producers`, which
+  // callers write: on a line of their own, away from what the scheduler thread writes per
+  // iteration (sleeping_until), so a stream of AddJobAsync() calls keeps this line in its cache.
+  alignas(64) std::atomic<SchedulerState> state{SchedulerState::kStopped};
   std::atomic<bool> loop_active{false};  // a scheduler thread owns the table
   std::atomic<int> producers{0};         // callers between their state check and enqueue
   std::atomic<std::thread::id> loop_thread{};
   // The wall instant (µs) the sleeping loop will wake at, or kAwake. A producer of a job due
   // earlier wakes it. Hosted only (a 64-bit atomic). seq_cst: paired with the loop's queue
-  // check after publishing (see Loop()).
+  // check after publishing (see Loop()). Written by the loop only when it is about to sleep.
   static constexpr std::int64_t kAwake = INT64_MIN;
-  std::atomic<std::int64_t> sleeping_until{kAwake};
-  std::mutex stopped_mu;  // the table while no scheduler thread owns it
+  alignas(64) std::atomic<std::int64_t> sleeping_until{kAwake};
+  alignas(64) std::mutex stopped_mu;  // the table while no scheduler thread owns it
   std::thread thread;
   std::unique_ptr<platform::Waiter> waiter;     // the loop's sleep (background/blocking)
   std::unique_ptr<platform::WakeFd> wake_fd;    // host-driven mode on Linux
@@ -407,7 +450,7 @@ struct Scheduler::Impl {
   std::vector<InFlight> inflight;
   std::vector<std::uint32_t> free_inflight;
   std::unique_ptr<CompletionQueue> completions;  // made at Start(), sized for the executors
-  CommandQueue commands;
+  CommandQueue<QueuedCommand> commands;
   // Due jobs an executor had no room for, retried in order: blocked[blocked_head..]. A cursor,
   // not erase-from-front: a burst of a million due runs drains through a full executor in
   // O(runs), each iteration taking what fits from the head.
@@ -644,8 +687,10 @@ struct Scheduler::Impl {
     }
     j.policy = kNoPolicy;
   }
-  // A new job's policy: the spec's options, the job defaults for those it leaves unset.
-  JobPolicy PolicyFrom(const JobSpec& spec) const {
+  // A new job's policy: the spec's (or whole add's) options, the job defaults for those it
+  // leaves unset.
+  template <typename Spec>
+  JobPolicy PolicyFrom(const Spec& spec, bool at_least_once) const {
     const JobDefaults& d = opts.job_defaults;
     JobPolicy p;
     p.grace_us = spec.misfire_grace_us.value_or(d.misfire_grace_us);
@@ -653,7 +698,7 @@ struct Scheduler::Impl {
     p.wait =
         spec.max_instances_policy.value_or(d.max_instances_policy) == MaxInstancesPolicy::kWait;
     p.coalesce = spec.coalesce.value_or(d.coalesce);
-    p.at_least_once = spec.at_least_once;
+    p.at_least_once = at_least_once;
     return p;
   }
 
@@ -984,14 +1029,15 @@ struct Scheduler::Impl {
     }
     if (!spec.fn) return InvalidArgument("the job has no callable");
     for (const auto& [alias, store] : stores) {
-      if (alias == spec.jobstore && store->persistent()) {
-        return Status::Format(StatusCode::kInvalidArgument,
-                              "job store \"%s\" is persistent: its jobs must name a registered "
-                              "task (JobSpec::task), not a C++ callable",
-                              alias.c_str());
-      }
+      if (alias == spec.jobstore && store->persistent()) return PersistentNeedsTask(alias);
     }
     return OkStatus();
+  }
+  static Status PersistentNeedsTask(std::string_view alias) {
+    return Status::Format(StatusCode::kInvalidArgument,
+                          "job store \"%.*s\" is persistent: its jobs must name a registered "
+                          "task (JobSpec::task), not a C++ callable",
+                          static_cast<int>(alias.size()), alias.data());
   }
 
   Status AddJob(JobSpec& spec, bool running, std::string* id_out) {
@@ -1006,8 +1052,7 @@ struct Scheduler::Impl {
     if (spec.id.empty()) spec.id = GenerateId();
     const std::optional<std::uint32_t> old = index.Find(spec.id, IdOfSlot());
     const std::size_t old_unresolved = UnresolvedIndex(spec.id, spec.jobstore);
-    if ((old || old_unresolved != kNone || (running && !old && StoredOnly(spec.id))) &&
-        !spec.replace_existing) {
+    if (IdTaken(spec.id, old, old_unresolved, running) && !spec.replace_existing) {
       return ConflictingIdError(spec.id);
     }
     if (old) RemoveJobAt(*old, /*emit=*/false);
@@ -1028,7 +1073,7 @@ struct Scheduler::Impl {
       j.fn = std::move(spec.fn);
     }
     j.replace_existing = spec.replace_existing;
-    SetPolicy(j, PolicyFrom(spec));
+    SetPolicy(j, PolicyFrom(spec, spec.at_least_once));
     j.executor = Intern(spec.executor);
     j.jobstore = Intern(spec.jobstore);
     *id_out = j.id.view();
@@ -1039,12 +1084,63 @@ struct Scheduler::Impl {
       Link(slot);
       return OkStatus();
     }
-    j.set_next(FirstRunTime(j, spec.next_run_time, now));
+    Activate(slot, j, spec.next_run_time, now);
+    return OkStatus();
+  }
+
+  // Whether a new job may not take `id`: a job in memory (`old`), an unresolved stored one, or
+  // (running) one that a paging store keeps on disk only.
+  bool IdTaken(std::string_view id, const std::optional<std::uint32_t>& old,
+               std::size_t old_unresolved, bool running) {
+    return old || old_unresolved != kNone || (running && StoredOnly(id));
+  }
+
+  // A new record (slot) of a running scheduler becomes a scheduled, stored job: JOB_ADDED.
+  void Activate(std::uint32_t slot, Job& j, const NextRunTime& first, Instant now) {
+    j.set_next(FirstRunTime(j, first, now));
     Link(slot);
     Schedule(slot, j);
     StoreWrite(j, /*added=*/true);
     Emit(kEventJobAdded, aliases[j.jobstore], j.id);
+  }
+
+  // AddJob() of an add that travelled whole (AsyncAdd), without building a JobSpec: a C++
+  // callable in the "default" store and executor. The scheduler is running.
+  Status AddWhole(AsyncAdd& a, Instant now) {
+    const std::uint16_t alias = Intern(kDefaultAlias);
+    const int si = Resolve(store_of_alias, stores, alias);
+    if (si < 0) return Status(StatusCode::kNotFound, "No such job store: default");
+    if (stores[static_cast<std::size_t>(si)].second->persistent()) {
+      return PersistentNeedsTask(kDefaultAlias);
+    }
+    const std::optional<std::uint32_t> old = index.Find(a.id, IdOfSlot());
+    if (IdTaken(a.id, old, UnresolvedIndex(a.id, kDefaultAlias), /*running=*/true)) {
+      return ConflictingIdError(a.id);
+    }
+    const std::uint32_t slot = NewRecord();
+    Job& j = table[slot];
+    j.id = std::move(a.id);
+    j.trigger = std::move(a.trigger);
+    if (!j.trigger) j.trigger.SetDate(now.us);  // APScheduler's default DateTrigger(now)
+    j.fn = std::move(a.fn);
+    SetPolicy(j, PolicyFrom(a, /*at_least_once=*/false));
+    j.executor = j.jobstore = alias;
+    Activate(slot, j, NextRunTime{a.when, Instant{a.at_us}}, now);
     return OkStatus();
+  }
+
+  // A whole add as the JobSpec it stands for (applied while stopped: a pending job).
+  static JobSpec SpecOf(AsyncAdd& a) {
+    JobSpec spec;
+    spec.fn = std::move(a.fn);
+    spec.trigger = std::move(a.trigger);
+    spec.id = std::string(a.id.view());
+    spec.misfire_grace_us = a.misfire_grace_us;
+    spec.max_instances = a.max_instances;
+    spec.coalesce = a.coalesce;
+    spec.max_instances_policy = a.max_instances_policy;
+    spec.next_run_time = NextRunTime{a.when, Instant{a.at_us}};
+    return spec;
   }
 
   std::optional<Instant> FirstRunTime(const Job& j, const NextRunTime& first, Instant now) {
@@ -1688,7 +1784,7 @@ struct Scheduler::Impl {
   }
 
   void DrainCommands() {
-    Command* batch[64];
+    QueuedCommand batch[64];
     std::size_t since_commit = 0;
     for (;;) {
       // A group commit takes at most kCommandsPerCommit commands: under a flood of async adds,
@@ -1704,22 +1800,43 @@ struct Scheduler::Impl {
       since_commit += n;
       // An add looks its id up (duplicates) and inserts it: with many jobs each is a cache miss
       // in the id index, so start loading the whole batch's buckets before applying any.
+      // Whole adds are applied at one reading of the clock (their run date when they have no
+      // trigger): they were applied back to back, within microseconds.
+      bool whole_adds = false;
       for (std::size_t i = 0; i < n; ++i) {
-        if (batch[i]->kind == Command::Kind::kAdd) index.Prefetch(batch[i]->spec.id);
+        const Command* c = batch[i].command;
+        if (c == nullptr) {
+          index.Prefetch(batch[i].add.id);
+          whole_adds = true;
+        } else if (c->kind == Command::Kind::kAdd) {
+          index.Prefetch(c->spec.id);
+        }
       }
+      const Instant now = whole_adds ? WallNow() : Instant{};
       for (std::size_t i = 0; i < n; ++i) {
+        if (batch[i].command == nullptr) {
+          AsyncAdd& a = batch[i].add;
+          if (Status st = AddWhole(a, now); !st.ok()) {
+            Log(LogLevel::kError, "AddJobAsync: job \"%s\" not added: %s", a.id.c_str(),
+                st.message());
+          }
+          a = AsyncAdd{};  // frees what the job did not take over
+          DispatchEvents();
+          continue;
+        }
+        Command& c = *batch[i].command;
         // A call's events are delivered before the call returns (APScheduler dispatches them
         // in the calling thread), and its changes are committed to persistent stores: dispatch,
         // then answer after the group commit below.
-        Reply* reply = batch[i]->reply;
-        batch[i]->reply = nullptr;
-        std::shared_ptr<engine_internal::CommitState> commit = std::move(batch[i]->commit);
-        const bool early = batch[i]->answer_when_applied;
+        Reply* reply = c.reply;
+        c.reply = nullptr;
+        std::shared_ptr<engine_internal::CommitState> commit = std::move(c.commit);
+        const bool early = c.answer_when_applied;
         Reply scratch;
         Reply& r = reply ? *reply : scratch;
         applying_stores.clear();
         collecting = true;
-        Apply(*batch[i], /*running=*/true, &r);  // (deletes an owned command)
+        Apply(c, /*running=*/true, &r);  // (deletes an owned command)
         collecting = false;
         DispatchEvents();
         if (applying_stores.empty()) {
@@ -2254,6 +2371,11 @@ struct Scheduler::Impl {
       if (stopping) break;
       if (SpinToNextDeadline()) continue;
       const platform::Deadline d = SleepDeadline();
+      // Work already waiting: no sleep, and nothing published (a busy loop does not write the
+      // line that every producer reads).
+      if (d <= clock->Now() || commands.SizeApprox() != 0 || completions->SizeApprox() != 0) {
+        continue;
+      }
       // Publish the wake-up instant, then look at the queue: a producer that enqueued after
       // the look sees the published instant and wakes us if its job is due earlier.
       sleeping_until.store(clock->WallMicros() + (d - clock->Now()).ns / 1000,
@@ -2309,9 +2431,22 @@ struct Scheduler::Impl {
       state.store(SchedulerState::kStopped, std::memory_order_seq_cst);
       while (producers.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
       loop_active.store(false, std::memory_order_release);
-      // Commands that arrived during shutdown are answered in the stopped state.
-      Command* c = nullptr;
-      while (commands.TryDequeueBulk(&c, 1) == 1) Apply(*c, /*running=*/false);
+      // Commands that arrived during shutdown are answered in the stopped state (a whole add
+      // becomes a pending job).
+      QueuedCommand q;
+      while (commands.TryDequeueBulk(&q, 1) == 1) {
+        if (q.command != nullptr) {
+          Apply(*q.command, /*running=*/false);
+          continue;
+        }
+        JobSpec spec = SpecOf(q.add);
+        std::string id;
+        if (Status st = AddJob(spec, /*running=*/false, &id); !st.ok()) {
+          Log(LogLevel::kError, "AddJobAsync: job \"%s\" not added: %s", spec.id.c_str(),
+              st.message());
+        }
+        q.add = AsyncAdd{};
+      }
       out.swap(events);  // taken under the lock: stopped-state callers share `events` now
     }
     DispatchBatch(out);
@@ -2551,6 +2686,18 @@ Status Scheduler::Start(bool paused) {
     if (m.opts.store_horizon_us < 0) {
       return InvalidArgument("SchedulerOptions::store_horizon_us must be 0 (off) or positive");
     }
+    if (m.opts.reserve_jobs > SchedulerOptions::kMaxReserveJobs) {
+      return Status::Format(StatusCode::kInvalidArgument,
+                            "SchedulerOptions::reserve_jobs must be 0..%zu, got %zu",
+                            SchedulerOptions::kMaxReserveJobs, m.opts.reserve_jobs);
+    }
+    if (m.opts.reserve_jobs > 0) {
+      // Before anything else changes: a failure leaves the scheduler as it was.
+      const auto n = static_cast<std::uint32_t>(m.opts.reserve_jobs);
+      APS_RETURN_IF_ERROR(m.wheel->Reserve(n));
+      m.table.Reserve(n);
+      m.index.Reserve(n);
+    }
     if (!m.ExecutorByAlias("default")) {
       std::size_t n = m.opts.default_executor_threads;
       if (n == 0)
@@ -2701,7 +2848,7 @@ void Call(Scheduler::Impl& m, Command& c) {
       } else {
         // Started meanwhile: go through the queue.
         m.producers.fetch_add(1, std::memory_order_seq_cst);
-        m.commands.Enqueue(&c);
+        m.commands.Enqueue(QueuedCommand(&c));
         m.producers.fetch_sub(1, std::memory_order_seq_cst);
         if (m.loop_waiter) m.loop_waiter->Wake();
       }
@@ -2716,7 +2863,7 @@ void Call(Scheduler::Impl& m, Command& c) {
     m.ApplyOnLoop(c, *waiting, std::move(commit));
     return;
   }
-  m.commands.Enqueue(&c);
+  m.commands.Enqueue(QueuedCommand(&c));
   m.producers.fetch_sub(1, std::memory_order_seq_cst);
   m.loop_waiter->Wake();
   waiting->Wait();
@@ -2791,6 +2938,18 @@ Status CommitHandle::Wait() const {
   return state_->status;
 }
 
+namespace {
+
+// Whether an async add can travel whole (AsyncAdd): a C++ callable for the default store and
+// executor, with nothing an AsyncAdd does not carry.
+bool TravelsWhole(const JobSpec& spec, const CommitHandle* committed) {
+  return committed == nullptr && spec.fn && spec.task.empty() && spec.args.empty() &&
+         spec.name.empty() && !spec.replace_existing && !spec.at_least_once &&
+         spec.jobstore == kDefaultAlias && spec.executor == kDefaultAlias;
+}
+
+}  // namespace
+
 Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed) {
   Impl& m = *impl_;
   if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
@@ -2838,17 +2997,34 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
       break;
     }
   }
-  std::string id = spec.id;
-  Command* c = m.commands.TakeSpare();
-  if (c == nullptr) c = new Command;
-  c->kind = Command::Kind::kAdd;
-  c->spec = std::move(spec);
-  c->owned = true;
-  if (committed) {
-    c->commit = std::make_shared<engine_internal::CommitState>();
-    *committed = CommitHandle(c->commit);
+  std::string id;
+  if (TravelsWhole(spec, committed)) {
+    QueuedCommand q;
+    AsyncAdd& a = q.add;
+    a.id = spec.id;
+    a.fn = std::move(spec.fn);
+    a.trigger = std::move(spec.trigger);
+    a.at_us = spec.next_run_time.at.us;
+    a.when = spec.next_run_time.kind;
+    a.misfire_grace_us = spec.misfire_grace_us;
+    a.max_instances = spec.max_instances;
+    a.coalesce = spec.coalesce;
+    a.max_instances_policy = spec.max_instances_policy;
+    id = std::move(spec.id);
+    m.commands.Enqueue(std::move(q));
+  } else {
+    id = spec.id;
+    Command* c = m.commands.TakeSpare();
+    if (c == nullptr) c = new Command;
+    c->kind = Command::Kind::kAdd;
+    c->spec = std::move(spec);
+    c->owned = true;
+    if (committed) {
+      c->commit = std::make_shared<engine_internal::CommitState>();
+      *committed = CommitHandle(c->commit);
+    }
+    m.commands.Enqueue(QueuedCommand(c));
   }
-  m.commands.Enqueue(c);
   m.producers.fetch_sub(1, std::memory_order_seq_cst);
   const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
   // Wake the loop when the job is due before its planned wake-up, or when commands pile up

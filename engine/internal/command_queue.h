@@ -1,10 +1,13 @@
 // aps/engine/internal/command_queue.h — the scheduler's command queue (moodycamel, wrapped).
 //
-// Any thread enqueues a pointer to a caller-owned Command; the scheduler thread dequeues in
-// bulk. Unbounded (moodycamel allocates blocks as needed and reuses them), lock-free.
-// Unlike mpmc_queue.h (explicit producers known at init, preallocated, bounded: the executors'
-// queues), API calls come from arbitrary threads, so this queue uses moodycamel's implicit
-// per-thread producers; it is the only other includer of concurrentqueue.h.
+// Any thread enqueues one command by value; the scheduler thread dequeues in bulk. The element
+// type is the scheduler's (scheduler.cc: a whole async add, or a pointer to any other command),
+// so most async adds travel without a heap allocation of their own: their bytes live in the
+// queue's blocks, which moodycamel recycles once they are drained. Unbounded (moodycamel
+// allocates blocks as needed), lock-free. Unlike mpmc_queue.h (explicit producers known at
+// init, preallocated, bounded: the executors' queues), API calls come from arbitrary threads,
+// so this queue uses moodycamel's implicit per-thread producers; it is the only other includer
+// of concurrentqueue.h.
 #ifndef APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 #define APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 
@@ -12,29 +15,38 @@
 
 #include <atomic>
 #include <cstddef>
+#include <utility>
 
 namespace aps {
 
 struct Command;
 
+template <typename T>
 class CommandQueue {
  public:
-  // At most this many spare commands are kept for reuse (about 450 bytes each).
+  // At most this many spare heap commands are kept for reuse (about 450 bytes each).
   static constexpr std::size_t kMaxSpares = 1024;
 
+  // `initial_capacity`: elements the queue holds before it allocates (its first blocks are
+  // allocated, and written, here). Allocates; any thread (at init).
+  explicit CommandQueue(std::size_t initial_capacity = 0) : q_(initial_capacity) {}
+
   // Enqueue() — may allocate a block; never blocks; any thread.
-  void Enqueue(Command* c) { q_.enqueue(c); }
-  // TryDequeueBulk() — up to n commands, in each producer's order. Scheduler thread.
-  std::size_t TryDequeueBulk(Command** out, std::size_t n) { return q_.try_dequeue_bulk(out, n); }
+  void Enqueue(T&& c) { q_.enqueue(std::move(c)); }
+  // TryDequeueBulk() — up to n commands (moved into out[0, n)), in each producer's order.
+  // Scheduler thread.
+  std::size_t TryDequeueBulk(T* out, std::size_t n) { return q_.try_dequeue_bulk(out, n); }
   std::size_t SizeApprox() const { return q_.size_approx(); }
 
-  // Spare heap commands (AddJobAsync's fire-and-forget ones), recycled: the scheduler thread
-  // gives back a command it has applied (reset to its default state), a producer takes one
-  // instead of allocating. Without it every async add was a malloc on the producer's thread
-  // and a free on the scheduler's, and glibc's arena lock made them wait for each other.
+  // Spare heap commands (AddJobAsync's fire-and-forget ones that do not travel whole),
+  // recycled: the scheduler thread gives back a command it has applied (reset to its default
+  // state), a producer takes one instead of allocating. Without it every such add was a malloc
+  // on the producer's thread and a free on the scheduler's, and glibc's arena lock made them
+  // wait for each other.
   //
   // TakeSpare() — a reset command, or nullptr when none is spare. Never blocks; any thread.
   Command* TakeSpare() {
+    if (spare_count_.load(std::memory_order_relaxed) == 0) return nullptr;  // relaxed: a hint
     Command* c = nullptr;
     if (!spares_.try_dequeue(c)) return nullptr;
     spare_count_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only a bound
@@ -57,7 +69,7 @@ class CommandQueue {
   }
 
  private:
-  moodycamel::ConcurrentQueue<Command*> q_;
+  moodycamel::ConcurrentQueue<T> q_;  // blocks of 32 elements
   moodycamel::ConcurrentQueue<Command*> spares_;
   std::atomic<std::size_t> spare_count_{0};
 };

@@ -95,9 +95,17 @@ class IdIndex {
   // there ends the process). key_of is not called (kept for a uniform interface).
   template <typename KeyOf>
   void Insert(std::string_view id, std::uint32_t slot, const KeyOf& /*key_of*/) {
-    if ((size_ + 1) * 4 > buckets_.size() * 3) Grow();
+    if ((size_ + 1) * 4 > buckets_.size() * 3) Rehash(buckets_.empty() ? 16 : buckets_.size() * 2);
     Place(Bucket(Hash32(id), slot));
     ++size_;
+  }
+
+  // Reserve() — room for `ids` entries without growing (the buckets are written now). Never
+  // shrinks. Allocates; O(buckets).
+  void Reserve(std::size_t ids) {
+    std::size_t n = buckets_.empty() ? 16 : buckets_.size();
+    while (ids * 4 > n * 3) n *= 2;
+    if (n > buckets_.size()) Rehash(n);
   }
 
   // Erase() — removes `id`; false when absent. key_of(slot) must still return the id.
@@ -194,8 +202,8 @@ class IdIndex {
     buckets_[i] = bucket;
   }
 
-  void Grow() {
-    const std::size_t n = buckets_.empty() ? 16 : buckets_.size() * 2;
+  // Moves every entry into n buckets (a power of two, more than 4/3 of size_).
+  void Rehash(std::size_t n) {
     std::vector<std::uint64_t> old;
     old.swap(buckets_);
     buckets_.assign(n, std::uint64_t{0});

@@ -2702,6 +2702,158 @@ TEST_F(SchedulerBackground, AddJobAsyncWithAConflictingIdIsLoggedAndDropped) {
   EXPECT_EQ(s_->AddJobAsync(std::move(dup2)).status().code(), StatusCode::kAlreadyExists);
 }
 
+// Most async adds travel whole in the command queue (no Command): each of these goes that
+// way, and must come out as the job AddJob() would have made.
+TEST_F(SchedulerBackground, AsyncAddsCarryTheirTriggerDateAndOptions) {
+  ASSERT_OK(s_->Start());
+  clock_.WaitForSleepers(1);
+  JobSpec a = Spec("opts");
+  a.fn = JobFunction::Bind([] {});
+  a.trigger = Trig("interval(seconds=10)", Now());
+  a.misfire_grace_us = 7 * kSecond;
+  a.max_instances = 3;
+  a.coalesce = false;
+  a.max_instances_policy = MaxInstancesPolicy::kWait;
+  a.next_run_time = NextRunTime::At(T(25));
+  ASSERT_TRUE(s_->AddJobAsync(std::move(a)).ok());
+  JobSpec b;  // generated id, no trigger: a one-shot job with a run date
+  b.fn = JobFunction::Bind([] {});
+  b.next_run_time = NextRunTime::At(T(40));
+  const Result<std::string> b_id = s_->AddJobAsync(std::move(b));
+  ASSERT_TRUE(b_id.ok());
+  JobSpec c = Spec("paused");
+  c.fn = JobFunction::Bind([] {});
+  c.trigger = Trig("interval(seconds=5)", Now());
+  c.next_run_time = NextRunTime::Paused();
+  ASSERT_TRUE(s_->AddJobAsync(std::move(c)).ok());
+  // A call from this thread is applied after this thread's earlier async adds.
+  const std::optional<JobInfo> opts = s_->GetJob("opts");
+  ASSERT_TRUE(opts.has_value());
+  EXPECT_EQ(opts->trigger, "interval[0:00:10]");
+  EXPECT_EQ(opts->next_run_time, T(25));
+  EXPECT_EQ(opts->misfire_grace_us, 7 * kSecond);
+  EXPECT_EQ(opts->max_instances, 3);
+  EXPECT_FALSE(opts->coalesce);
+  EXPECT_EQ(opts->executor, "default");
+  EXPECT_EQ(opts->jobstore, "default");
+  EXPECT_EQ(opts->name, "opts");
+  const std::optional<JobInfo> one = s_->GetJob(*b_id);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->next_run_time, T(40));
+  EXPECT_EQ(one->misfire_grace_us, kUnlimitedGrace);  // the job defaults
+  EXPECT_EQ(one->max_instances, 1);
+  EXPECT_TRUE(one->coalesce);
+  EXPECT_EQ(s_->GetJob("paused")->next_run_time, std::nullopt);
+  StepUntil(T(41));
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "opts"), 2u);  // 25 and 35
+  EXPECT_EQ(events_.Count(kEventJobExecuted, *b_id), 1u);
+  EXPECT_FALSE(s_->GetJob(*b_id).has_value());  // a one-shot job ends with its run
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "paused"), 0u);
+}
+
+TEST_F(SchedulerBackground, AWholeAsyncAddWithATakenIdIsLoggedAndDropped) {
+  ASSERT_OK(s_->Start());
+  JobSpec first = Spec("x");
+  first.fn = JobFunction::Bind([] {});
+  first.trigger = Trig("interval(seconds=10)", Now());
+  ASSERT_TRUE(s_->AddJob(std::move(first)).ok());
+  std::atomic<int> second_runs{0};
+  JobSpec dup = Spec("x");
+  dup.fn = JobFunction::Bind([&] { second_runs.fetch_add(1); });
+  dup.next_run_time = NextRunTime::Now();
+  ASSERT_TRUE(s_->AddJobAsync(std::move(dup)).ok());
+  EXPECT_EQ(s_->GetJob("x")->trigger, "interval[0:00:10]");  // (applied after the add)
+  StepUntil(T(2));
+  EXPECT_EQ(second_runs.load(), 0);
+  EXPECT_EQ(events_.Count(kEventJobAdded, "x"), 1u);
+  EXPECT_TRUE(
+      Logged("error: AddJobAsync: job \"x\" not added: Job identifier (x) conflicts with "
+             "an existing job"))
+      << AllLogs();
+}
+
+TEST_F(SchedulerBackground, AWholeAsyncAddOfACallableToAPersistentDefaultStoreIsRefused) {
+  s_.reset();
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kBackground;
+  o.clock = &clock_;
+  s_ = std::make_unique<Scheduler>(o);
+  ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+  auto store = std::make_unique<RecordingStore>();
+  RecordingStore* disk = store.get();
+  ASSERT_OK(s_->AddJobStore("default", std::move(store)));
+  ASSERT_OK(s_->Start());
+  JobSpec spec = Spec("cpp");
+  spec.fn = JobFunction::Bind([] {});
+  spec.next_run_time = NextRunTime::At(T(60));
+  ASSERT_TRUE(s_->AddJobAsync(std::move(spec)).ok());  // refused by the loop, as AddJob() is
+  EXPECT_FALSE(s_->GetJob("cpp").has_value());
+  EXPECT_FALSE(disk->Get("cpp").has_value());
+  EXPECT_TRUE(
+      Logged("error: AddJobAsync: job \"cpp\" not added: job store \"default\" is "
+             "persistent: its jobs must name a registered task (JobSpec::task), not a "
+             "C++ callable"))
+      << AllLogs();
+}
+
+// Async adds racing with Shutdown(): each one that returned an id is a job afterwards —
+// scheduled before the loop stopped, or pending (applied in the stopped state) — never lost.
+TEST_F(SchedulerBackground, AsyncAddsRacingWithShutdownAreNeverLost) {
+  for (int round = 0; round < 50; ++round) {
+    ASSERT_OK(s_->Start());
+    std::vector<std::string> ids;
+    std::atomic<int> added{0};
+    std::thread adder([&] {
+      for (int i = 0; i < 4000; ++i) {
+        JobSpec spec;
+        spec.fn = JobFunction::Bind([] {});
+        spec.next_run_time = NextRunTime::At(T(3600));
+        Result<std::string> id = s_->AddJobAsync(std::move(spec));
+        ASSERT_TRUE(id.ok()) << id.status().message();
+        ids.push_back(*id);
+        added.store(i + 1, std::memory_order_relaxed);
+      }
+    });
+    while (added.load(std::memory_order_relaxed) < 500) std::this_thread::yield();
+    ASSERT_OK(s_->Shutdown());
+    adder.join();
+    std::size_t found = 0;
+    for (const std::string& id : ids) found += s_->GetJob(id).has_value();
+    EXPECT_EQ(found, ids.size()) << "round " << round;
+    ASSERT_OK(s_->RemoveAllJobs());
+  }
+}
+
+TEST_F(SchedulerBackground, ReserveJobsMakesRoomAtStartAndIsChecked) {
+  s_.reset();
+  SchedulerOptions o;
+  o.mode = SchedulerMode::kBackground;
+  o.clock = &clock_;
+  o.reserve_jobs = SchedulerOptions::kMaxReserveJobs + 1;
+  s_ = std::make_unique<Scheduler>(o);
+  const Status too_many = s_->Start();
+  EXPECT_EQ(too_many.code(), StatusCode::kInvalidArgument);
+  EXPECT_STREQ(too_many.message(),
+               "SchedulerOptions::reserve_jobs must be 0..268435456, got 268435457");
+  EXPECT_EQ(s_->state(), SchedulerState::kStopped);
+  o.reserve_jobs = 5000;
+  s_ = std::make_unique<Scheduler>(o);
+  ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
+  s_->AddListener([this](const Event& e) { events_.Record(e); });
+  ASSERT_OK(s_->Start());
+  // More jobs than reserved: the table, index and wheel grow past the reservation as usual.
+  for (int i = 0; i < 6000; ++i) {
+    JobSpec spec = Spec("j" + std::to_string(i));
+    spec.fn = JobFunction::Bind([] {});
+    spec.next_run_time = NextRunTime::At(T(1 + i % 7));
+    ASSERT_TRUE(s_->AddJobAsync(std::move(spec)).ok());
+  }
+  EXPECT_EQ(s_->GetJobs().size(), 6000u);
+  StepUntil(T(8));
+  EXPECT_EQ(events_.Count(kEventJobExecuted), 6000u);
+  EXPECT_EQ(s_->job_count(), 0u);
+}
+
 TEST_F(SchedulerBackground, JobsAndListenersMayCallTheApi) {
   auto pool = std::make_unique<ThreadPoolExecutor>(1, 16, clock_);
   ASSERT_OK(s_->AddExecutor("pool", std::move(pool)));
