@@ -167,7 +167,9 @@ long Futex(FutexWord* word, int op, std::uint32_t val, const timespec* timeout,
                  static_cast<std::uint32_t*>(nullptr), static_cast<unsigned long>(val3));
 }
 
-class FutexWaiter final : public Waiter {
+// On a cache line of its own: executors' workers Wake() the scheduler's waiter after every
+// completion, so a neighbouring heap object on the same line would be fought over.
+class alignas(64) FutexWaiter final : public Waiter {
  public:
   void WaitUntil(Deadline deadline) noexcept override;
   void Wake() noexcept override;
