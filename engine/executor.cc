@@ -69,6 +69,27 @@
 // free block (the pinned-block case under "Counters"), the runs are pushed one by one and the
 // rest stay staged; Flush() returns false and the caller flushes again later.
 //
+// Primed workers. Prime() (the scheduler about to spin to a deadline) chooses one sleeping
+// worker to poll. Inside a batch, while such a worker polls, a published group wakes no
+// sleeper, and Flush() wakes one per unclaimed run beyond the polling ones: the poller takes
+// the run. (Waking a second worker as well only had it compete for a core with the poller
+// and the spinning scheduler just as the run started: on 2 cores, 100 runs a second started
+// 23-34 µs late at the median, 7-10 µs without.) This must never leave a run with no worker
+// to look at it, so the pollers are counted exactly, in the high bits of `claimable`:
+//   * Prime() adds one (seq_cst) and stores the spin in prime_us before its choosing CAS
+//     (kIdle -> kWoken); if the CAS fails it takes both back before choosing again (every
+//     chooser runs on the scheduler thread, so nobody reads the count meanwhile).
+//   * The chosen worker sees kWoken (a seq_cst exchange, after its sleep or in its idle
+//     re-check), which makes prime_us visible, and polls. It stops counting exactly once:
+//     in the CAS that claims a run (both counts drop together) or, when its poll ends or the
+//     pool stops, by a seq_cst decrement made before its W1 re-check.
+//   * Publish() reads the count in its S1 increment, Flush() in one load of the word. A
+//     poller counted there either claims later (the word's order puts its claim after the
+//     increment) or decrements and then re-checks, seeing the run. Flush() wakes enough
+//     sleepers for the runs the pollers cannot take, so no run waits for another one's job.
+// Outside a batch (Submit() without defer_wake, shutdown) a published run always wakes a
+// sleeper, as before.
+//
 // Why workers pop one request at a time (no bulk dequeue): a worker that grabbed a batch would
 // sit on runs behind a long job while other workers sleep. The scheduler's side does drain
 // completions in bulk (CompletionQueue::TryDequeueBulk).
@@ -325,8 +346,9 @@ struct ThreadPoolExecutor::State {
     // kIdle: the worker found nothing to claim and is about to sleep or asleep. kWoken: a
     // Submit() chose it (and called Wake()). kBusy: otherwise. See the design notes.
     std::atomic<std::uint32_t> sleep_state{kBusy};
-    // Set by Prime() before it wakes this worker: poll this many µs after waking. Relaxed: a
-    // stale value only changes how long the worker polls.
+    // Stored by Prime() before its choosing CAS; read and cleared by this worker when it sees
+    // kWoken (see "Primed workers"): poll this many µs. Relaxed: the sleep_state exchange
+    // orders it.
     std::atomic<std::uint32_t> prime_us{0};
     CompletionQueue::Producer completions;           // this thread's
     std::optional<RequestQueue::Consumer> requests;  // this thread's
@@ -336,13 +358,29 @@ struct ThreadPoolExecutor::State {
   State(ThreadPoolExecutor& owner_in, std::size_t queue_capacity)
       : owner(owner_in), queue(queue_capacity, /*max_producers=*/1) {}
 
-  // Takes one unclaimed request, if any. Any worker.
-  bool TryClaim() noexcept {
+  // `claimable` holds two counts (see "Primed workers" in the design): requests pushed,
+  // published and not yet claimed in the low kCountBits, and primed pollers above them. One
+  // word, so that a primed poller's claim takes a request and ends its polling at once.
+  static constexpr std::uint32_t kCountBits = 21;
+  static constexpr std::uint32_t kCountMask = (std::uint32_t{1} << kCountBits) - 1;
+  static constexpr std::uint32_t kOnePoller = std::uint32_t{1} << kCountBits;
+  static_assert(kMaxQueueCapacity <= kCountMask, "unclaimed requests must fit their bits");
+  static_assert(kMaxThreads < (std::uint32_t{1} << (32 - kCountBits)), "pollers must fit too");
+  static std::uint32_t Unclaimed(std::uint32_t word) noexcept { return word & kCountMask; }
+  static std::uint32_t Pollers(std::uint32_t word) noexcept { return word >> kCountBits; }
+
+  // Takes one unclaimed request, if any; a primed poller (`poller`) stops counting as one in
+  // the same step. Any worker.
+  bool TryClaim(bool poller) noexcept {
     std::uint32_t n = claimable.load(std::memory_order_seq_cst);
-    while (n != 0) {
+    while (Unclaimed(n) != 0) {
+      APS_DCHECK(!poller || Pollers(n) != 0);
       // seq_cst: a successful claim synchronizes with the Submit() that counted the request (so
       // its push is visible), and the counter takes part in the Dekker pair (see the design).
-      if (claimable.compare_exchange_weak(n, n - 1, std::memory_order_seq_cst)) return true;
+      if (claimable.compare_exchange_weak(n, n - 1 - (poller ? kOnePoller : 0),
+                                          std::memory_order_seq_cst)) {
+        return true;
+      }
     }
     return false;
   }
@@ -351,10 +389,11 @@ struct ThreadPoolExecutor::State {
   // Wakes one sleeping worker, if any is asleep; false when none was.
   bool WakeOneIdleWorker() noexcept;
   // Pushes the staged runs (in order, in one bulk push when it fits), makes them claimable and
-  // wakes a sleeper. False when some stay staged: the queue's spare blocks are pinned by
-  // workers in the middle of a pop (see the design notes); a later call pushes them. Scheduler
-  // thread.
-  bool Publish() noexcept;
+  // wakes a sleeper — unless `in_batch` (a Flush() follows) and a primed worker polls, which
+  // takes them (see "Primed workers"). False when some stay staged: the queue's spare blocks
+  // are pinned by workers in the middle of a pop (see the design notes); a later call pushes
+  // them. Scheduler thread.
+  bool Publish(bool in_batch) noexcept;
 
   // Layout: what the workers write (claimable; the queue's own counters) sits on cache lines
   // of its own, away from what the scheduler thread reads on every submission; sharing a line
@@ -368,9 +407,6 @@ struct ThreadPoolExecutor::State {
   ThreadPoolExecutor& owner;
   std::unique_ptr<Worker[]> workers;
   std::size_t worker_count = 0;
-  // Workers polling because of Prime(): at most one, so that with the scheduler spinning too
-  // no more threads poll than a 2-core machine has cores. Relaxed: a heuristic.
-  std::atomic<std::uint32_t> primed{0};
   // kRunning until DoShutdown(); then kDrain (wait) or kDrop.
   std::atomic<std::uint32_t> mode{kRunning};
 
@@ -385,7 +421,7 @@ struct ThreadPoolExecutor::State {
   std::uint32_t staged_count = 0;
   RunRequest staged[kWakeEvery];
 
-  // Requests pushed and not yet claimed by a worker (see the design notes).
+  // Requests pushed and not yet claimed by a worker, and primed pollers (see TryClaim()).
   alignas(64) std::atomic<std::uint32_t> claimable{0};
   alignas(64) RequestQueue queue;
 };
@@ -398,22 +434,31 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
   // `spins_left` iterations: a simulated clock may never reach spin_until.
   platform::Deadline spin_until = clock.Now();
   std::uint32_t spins_left = 0;
-  bool primed_spin = false;  // this worker counts in `primed`
+  bool primed_spin = false;  // this worker counts as a primed poller in `claimable`
   auto spin_for = [&](std::uint32_t us) {
     spin_until = clock.Now() + platform::Delay::Micros(us);
     spins_left = us * 64;  // PAUSE takes ~10-140 cycles: 64 per µs outlasts the real clock
   };
+  // seq_cst, and before the idle re-check (W1): see "Primed workers" in the design.
   auto end_primed_spin = [&] {
-    if (primed_spin) primed.fetch_sub(1, std::memory_order_relaxed);
+    if (primed_spin) claimable.fetch_sub(kOnePoller, std::memory_order_seq_cst);
     primed_spin = false;
+  };
+  // After being chosen (sleep_state was kWoken): a Prime() stored prime_us before its choosing
+  // CAS, which our exchange that saw kWoken read, so a prime is visible here. Prime() counted us.
+  auto take_prime = [&] {
+    if (const std::uint32_t p = w.prime_us.exchange(0, std::memory_order_relaxed); p != 0) {
+      spin_for(p);
+      primed_spin = true;
+    }
   };
   for (;;) {
     // Read before the claim: when it says "stopping", every Submit() happened before the mode
     // store (same scheduler thread, then release/acquire), so a failed claim below means
     // nothing is left. seq_cst (at least acquire) for that edge.
     const std::uint32_t m = mode.load(std::memory_order_seq_cst);
-    if (TryClaim()) {
-      end_primed_spin();
+    if (TryClaim(primed_spin)) {
+      primed_spin = false;  // (the claim ended it)
       // Claimed ⇒ pushed and published; a miss means another claimant's pop is mid-flight.
       while (!queue.TryPop(*w.requests, request)) {
       }
@@ -445,20 +490,16 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
     end_primed_spin();
     // Dekker half W1: announce, then re-check (seq_cst store, seq_cst loads).
     w.sleep_state.store(kIdle, std::memory_order_seq_cst);
-    if (claimable.load(std::memory_order_seq_cst) != 0 ||
+    if (Unclaimed(claimable.load(std::memory_order_seq_cst)) != 0 ||
         mode.load(std::memory_order_seq_cst) != kRunning) {
-      w.sleep_state.store(kBusy, std::memory_order_relaxed);  // relaxed: only saves a Wake()
+      // A chooser (Submit() or Prime()) may have picked us meanwhile: honour a prime. Its Wake()
+      // is sticky, so our next sleep returns at once (harmless).
+      if (w.sleep_state.exchange(kBusy, std::memory_order_seq_cst) == kWoken) take_prime();
       continue;
     }
     w.waiter->WaitUntil(platform::Deadline::Infinite());
-    // Relaxed: this only stops Submit() from choosing us while we look for work; a Submit()
-    // that still sees kIdle wakes us once more (harmless), and its CAS always reads the latest
-    // value anyway.
-    w.sleep_state.store(kBusy, std::memory_order_relaxed);
-    if (const std::uint32_t p = w.prime_us.exchange(0, std::memory_order_relaxed); p != 0) {
-      spin_for(p);
-      primed_spin = true;  // Prime() counted us
-    }
+    // seq_cst exchange (not a store): seeing kWoken is what makes a chooser's prime_us visible.
+    if (w.sleep_state.exchange(kBusy, std::memory_order_seq_cst) == kWoken) take_prime();
   }
 }
 
@@ -467,19 +508,23 @@ void ThreadPoolExecutor::Prime(std::uint32_t spin_us) noexcept {
   if (spin_us > kMaxSpinUs) spin_us = kMaxSpinUs;
   State& st = *state_;
   // One worker polls at a time; a busy worker will look for the run anyway when it finishes.
-  if (st.primed.load(std::memory_order_relaxed) != 0) return;
+  // Relaxed: a heuristic.
+  if (State::Pollers(st.claimable.load(std::memory_order_relaxed)) != 0) return;
   for (std::size_t i = 0; i < st.worker_count; ++i) {
     State::Worker& w = st.workers[i];
     if (w.sleep_state.load(std::memory_order_seq_cst) != State::kIdle) continue;
+    // Counted before it can poll, and the spin stored before the choosing CAS (which the
+    // worker reads when it sees kWoken): see "Primed workers" in the design. If the CAS loses
+    // (the worker woke by itself), both are undone before this thread makes another choice.
+    st.claimable.fetch_add(State::kOnePoller, std::memory_order_seq_cst);
+    w.prime_us.store(spin_us, std::memory_order_relaxed);
     std::uint32_t expected = State::kIdle;
     if (w.sleep_state.compare_exchange_strong(expected, State::kWoken, std::memory_order_seq_cst)) {
-      // Ours now: no Submit() picks it. Work() reads this after the wake (a stale read only
-      // changes how long it polls).
-      w.prime_us.store(spin_us, std::memory_order_relaxed);
-      st.primed.fetch_add(1, std::memory_order_relaxed);
       w.waiter->Wake();
       return;
     }
+    w.prime_us.store(0, std::memory_order_relaxed);
+    st.claimable.fetch_sub(State::kOnePoller, std::memory_order_seq_cst);
   }
 }
 
@@ -571,7 +616,7 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
   // notes): refuse, as for a full queue, rather than lose the run. (A function, not a local:
   // a Status is 248 bytes, too many to build on every submission.)
   auto pinned = [] { return Status(StatusCode::kResourceExhausted, "thread pool queue is full"); };
-  if (st.staged_count == State::kWakeEvery && !st.Publish() &&
+  if (st.staged_count == State::kWakeEvery && !st.Publish(defer_wake) &&
       st.staged_count == State::kWakeEvery) {
     return pinned();
   }
@@ -581,7 +626,7 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
   // short jobs a worker finishes each run before the next arrives and sleeps in between: a
   // wake-up (a system call) per run was the drain's main cost.
   if (!defer_wake || st.deferred++ % State::kWakeEvery == 0) {
-    if (!st.Publish() && !defer_wake) {
+    if (!st.Publish(defer_wake) && !defer_wake) {
       // Not deferred: the caller expects the run to be under way without a Flush(). Take it
       // back (it is the last staged) and refuse it.
       --st.staged_count;
@@ -593,7 +638,7 @@ Status ThreadPoolExecutor::DoSubmit(const RunRequest& request, bool defer_wake) 
   return OkStatus();
 }
 
-bool ThreadPoolExecutor::State::Publish() noexcept {
+bool ThreadPoolExecutor::State::Publish(bool in_batch) noexcept {
   if (staged_count == 0) return true;
   std::uint32_t n = staged_count;
   if (!queue.TryPushBulk(*submitter, staged, n)) {
@@ -604,8 +649,8 @@ bool ThreadPoolExecutor::State::Publish() noexcept {
   staged_count -= n;
   if (n == 0) return false;
   // Dekker half S1; also publishes the pushes to the workers whose claims read this increment.
-  claimable.fetch_add(n, std::memory_order_seq_cst);
-  WakeOneIdleWorker();
+  const std::uint32_t before = claimable.fetch_add(n, std::memory_order_seq_cst);
+  if (!in_batch || Pollers(before) == 0) WakeOneIdleWorker();
   return staged_count == 0;
 }
 
@@ -613,11 +658,14 @@ bool ThreadPoolExecutor::DoFlush() noexcept {
   State& st = *state_;
   if (st.deferred == 0 && st.staged_count == 0) return true;
   st.deferred = 0;
-  const bool all = st.Publish();
+  const bool all = st.Publish(/*in_batch=*/true);
   // One sleeper per run not yet claimed, as many as there are: the wakes the runs would have
-  // had one by one, less those whose runs a worker already took. (A worker woken above that
-  // has not claimed yet may make one wake too many: it finds nothing and sleeps again.)
-  std::uint32_t waiting = st.claimable.load(std::memory_order_seq_cst);
+  // had one by one, less those whose runs a worker already took, and less one per primed
+  // poller (it takes one). (A worker woken above that has not claimed yet may make one wake
+  // too many: it finds nothing and sleeps again.)
+  const std::uint32_t word = st.claimable.load(std::memory_order_seq_cst);
+  const std::uint32_t unclaimed = State::Unclaimed(word), pollers = State::Pollers(word);
+  std::uint32_t waiting = unclaimed > pollers ? unclaimed - pollers : 0;
   while (waiting-- > 0 && st.WakeOneIdleWorker()) {
   }
   return all;
@@ -630,7 +678,7 @@ void ThreadPoolExecutor::StopAndJoin(bool wait) noexcept {
   State& st = *state_;
   // Runs of a batch not yet flushed are accepted runs: hand them over first. Only pinned
   // blocks can hold them back, and the workers (still running) release those.
-  while (!st.Publish()) engine_internal::YieldThread();
+  while (!st.Publish(/*in_batch=*/false)) engine_internal::YieldThread();
   // seq_cst: the workers' idle re-check reads it in the Dekker pair; release for the
   // "everything submitted is visible" edge described in Work().
   st.mode.store(wait ? State::kDrain : State::kDrop, std::memory_order_seq_cst);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -356,6 +357,20 @@ class WakeCountingClock final : public platform::Clock {
   std::unique_ptr<platform::Waiter> NewWaiter() override {
     return std::make_unique<CountingWaiter>(platform::SystemClock().NewWaiter(), &wakes);
   }
+  std::atomic<int> wakes{0};
+};
+
+// A SimClock whose waiters count their wake-ups: parked workers show in SleepingWaiters(), and
+// every Wake() of a worker is counted.
+class SimWakeCountingClock final : public platform::Clock {
+ public:
+  Deadline Now() const noexcept override { return sim.Now(); }
+  std::int64_t WallMicros() const noexcept override { return sim.WallMicros(); }
+  std::uint32_t WallEpoch() const noexcept override { return sim.WallEpoch(); }
+  std::unique_ptr<platform::Waiter> NewWaiter() override {
+    return std::make_unique<CountingWaiter>(sim.NewWaiter(), &wakes);
+  }
+  platform::SimClock sim;
   std::atomic<int> wakes{0};
 };
 
@@ -826,6 +841,79 @@ TEST(ThreadPoolExecutor, PrimeWakesOneSleepingWorkerToPollAndItSleepsAgainAfterw
   EXPECT_EQ(ran.load(), 1);
   clock.WaitForSleepers(3);
   pool.Shutdown(true);
+}
+
+// A worker primed to poll takes the next batch's run itself: no sleeper is woken for it (one
+// woken as well only competes for a core just as the run starts). Runs beyond what the
+// pollers can take still wake sleepers.
+TEST(ThreadPoolExecutor, APrimedWorkerTakesTheBatchsRunWithoutWakingAnother) {
+  SimWakeCountingClock clock;
+  SchedulerSide sched;
+  ThreadPoolExecutor pool(/*threads=*/3, /*queue_capacity=*/16, clock);
+  ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+  clock.sim.WaitForSleepers(3);
+  EXPECT_EQ(clock.wakes.load(), 0);
+  pool.Prime(1'000'000);  // polls until it takes a run (the sim clock stands still)
+  EXPECT_EQ(clock.wakes.load(), 1);
+  std::atomic<int> ran{0};
+  JobFunction fn = JobFunction::Bind([&] { ran.fetch_add(1); });
+  ASSERT_TRUE(pool.Submit(Request(1, fn), /*defer_wake=*/true).ok());
+  EXPECT_TRUE(pool.Flush());
+  ASSERT_TRUE(sched.AwaitDone(1));
+  EXPECT_EQ(clock.wakes.load(), 1) << "a sleeper was woken for a run the primed worker took";
+  // Three runs, nobody primed: each may wake a sleeper, and all of them run.
+  for (std::uint64_t i = 2; i <= 4; ++i) {
+    ASSERT_TRUE(pool.Submit(Request(i, fn), /*defer_wake=*/true).ok());
+  }
+  EXPECT_TRUE(pool.Flush());
+  ASSERT_TRUE(sched.AwaitDone(4));
+  EXPECT_EQ(ran.load(), 4);
+  EXPECT_LE(clock.wakes.load(), 1 + 3);
+  pool.Shutdown(true);
+}
+
+// Primes, batches and runs that hold a worker, interleaved at random: no run ever waits for a
+// wake-up that never comes, or for another run's job to end (each batch's free runs must finish
+// while its held run still holds its worker). A stranded run shows as a timeout.
+TEST(ThreadPoolExecutor, PrimedPollersNeverStrandARun) {
+  SimWakeCountingClock clock;
+  SchedulerSide sched({.capacity = 64, .max_producers = 3});
+  ThreadPoolExecutor pool(/*threads=*/3, /*queue_capacity=*/64, clock);
+  ASSERT_TRUE(pool.Start(sched.completions, sched.waiter.get()).ok());
+  std::mt19937 rng(7);
+  std::atomic<int> ran{0};
+  JobFunction quick = JobFunction::Bind([&] { ran.fetch_add(1); });
+  std::size_t expected = 0;
+  for (int round = 0; round < 300; ++round) {
+    SCOPED_TRACE(round);
+    if (rng() % 2 == 0) clock.sim.WaitForSleepers(3);  // then Prime() surely chooses one
+    if (rng() % 3 != 0) pool.Prime(1 + rng() % 200);
+    const int runs = 1 + static_cast<int>(rng() % 5);
+    const bool hold = rng() % 4 == 0;
+    std::latch gate(1);
+    std::atomic<bool> held_started{false};
+    JobFunction held = JobFunction::Bind([&] {
+      held_started = true;
+      gate.wait();
+    });
+    for (int i = 0; i < runs; ++i) {
+      const JobFunction& fn = hold && i == 0 ? held : quick;
+      ASSERT_TRUE(
+          pool.Submit(Request(static_cast<std::uint64_t>(i), fn), /*defer_wake=*/true).ok());
+    }
+    EXPECT_TRUE(pool.Flush());
+    const std::size_t free_runs = static_cast<std::size_t>(hold ? runs - 1 : runs);
+    const bool done = sched.AwaitDone(expected + free_runs, Delay::Seconds(20));
+    gate.count_down();
+    ASSERT_TRUE(done) << "a run of round " << round << " was stranded";
+    expected += static_cast<std::size_t>(runs);
+    ASSERT_TRUE(sched.AwaitDone(expected));
+    if (hold) {
+      EXPECT_TRUE(held_started.load());
+    }
+  }
+  pool.Shutdown(true);
+  EXPECT_EQ(sched.completions.outstanding(), 0u);
 }
 
 TEST(ThreadPoolExecutor, IdleSpinRunsAStreamOfJobsAndStillSleepsWhenIdle) {
