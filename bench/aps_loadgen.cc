@@ -20,7 +20,13 @@
 // is when the last add is durable (its CommitHandle), and it adds in_memory (job_count(): jobs
 // beyond the horizon stay on disk only), stored (read back from the store) and the store's disk
 // use per job. With the memory store it adds callable_bytes (sizeof(JobFunction), which holds
-// each job's callable) and bytes_beyond_callable (heap_bytes_per_job minus that).
+// each job's callable) and bytes_beyond_callable (heap_bytes_per_job minus that). Every addrate
+// line gives heap_bytes_per_job (malloc's bytes in use) and rss_bytes_per_job (resident
+// memory, which also shows memory freed to malloc but kept by it).
+//
+// --reserve-jobs=N (throughput, addrate, lateness): SchedulerOptions::reserve_jobs, room for N
+// jobs made at Start(); addrate then counts memory from before Start(), so the reservation
+// (and Start()'s fixed allocations) are in its per-job figures.
 #include <malloc.h>
 #include <sys/stat.h>
 
@@ -525,7 +531,8 @@ int main(int argc, char** argv) {
         "  lateness:   --m --interval-ms --duration-s --lead-ms --threads --store --durability\n"
         "  timer:      --n --lead-ms --range-ms --cancel-frac --seed\n"
         "  --store=memory (default) or lmdb:DIR; --durability=sync|nometasync|nosync;\n"
-        "  --store-horizon-s=S (lmdb: jobs due within S seconds stay in memory; 0 = all)\n");
+        "  --store-horizon-s=S (lmdb: jobs due within S seconds stay in memory; 0 = all)\n"
+        "  --reserve-jobs=N (SchedulerOptions::reserve_jobs: room for N jobs made at Start())\n");
     return 2;
   }
   if (w->second == "throughput") return aps::Throughput(a);

@@ -1,8 +1,12 @@
 // Submission-queue microbenchmarks: the cost of handing a pointer to another thread through the
 // queues the engine uses, from one and from several producer threads, beside baselines in this
 // binary:
-//   CommandQueue         aps::CommandQueue (engine/internal/command_queue.h), the scheduler's
-//                        command queue: moodycamel::ConcurrentQueue, implicit producers.
+//   CommandQueue         aps::CommandQueue<Command*> (engine/internal/command_queue.h), the
+//                        scheduler's command queue: moodycamel::ConcurrentQueue, implicit
+//                        producers. (The scheduler's element is its QueuedCommand, 136 bytes:
+//                        most async adds travel whole. This measures the queue's mechanics with
+//                        pointer items, like the other rows; aps-loadgen --workload=addrate
+//                        measures the whole add path.)
 //   MpmcQueue            engine_internal::MpmcQueue (engine/internal/mpmc_queue.h), the
 //                        executors' queues: preallocated, explicit producers, TryPush().
 //   MoodycamelImplicit   moodycamel::ConcurrentQueue<void*> used directly, enqueue() without a
