@@ -297,8 +297,8 @@ void Executor::Push(CompletionQueue::Producer& producer, const RunCompletion& co
   if (scheduler_waiter_ != nullptr) scheduler_waiter_->Wake();
 }
 
-void Executor::RunAndComplete(CompletionQueue::Producer& producer,
-                              const RunRequest& request) noexcept {
+platform::Deadline Executor::RunAndComplete(CompletionQueue::Producer& producer,
+                                            const RunRequest& request) noexcept {
   RunCompletion c;
   c.job_key = request.job_key;
   c.run_id = request.run_id;
@@ -315,6 +315,7 @@ void Executor::RunAndComplete(CompletionQueue::Producer& producer,
   c.ok = outcome.ok;
   if (!outcome.ok) engine_internal::CopyMessage(outcome.error, c.error, sizeof c.error);
   Push(producer, c);
+  return c.finished;
 }
 
 void Executor::DropAndComplete(CompletionQueue::Producer& producer,
@@ -435,10 +436,11 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
   platform::Deadline spin_until = clock.Now();
   std::uint32_t spins_left = 0;
   bool primed_spin = false;  // this worker counts as a primed poller in `claimable`
-  auto spin_for = [&](std::uint32_t us) {
-    spin_until = clock.Now() + platform::Delay::Micros(us);
+  auto spin_for_from = [&](platform::Deadline now, std::uint32_t us) {
+    spin_until = now + platform::Delay::Micros(us);
     spins_left = us * 64;  // PAUSE takes ~10-140 cycles: 64 per µs outlasts the real clock
   };
+  auto spin_for = [&](std::uint32_t us) { spin_for_from(clock.Now(), us); };
   // seq_cst, and before the idle re-check (W1): see "Primed workers" in the design.
   auto end_primed_spin = [&] {
     if (primed_spin) claimable.fetch_sub(kOnePoller, std::memory_order_seq_cst);
@@ -466,10 +468,12 @@ void ThreadPoolExecutor::State::Work(Worker& w) noexcept {
       owner.popped_.fetch_add(1, std::memory_order_release);
       if (mode.load(std::memory_order_relaxed) == kDrop) {  // relaxed: any recent value will do
         owner.DropAndComplete(w.completions, request);
+        if (idle_spin_us > 0) spin_for(idle_spin_us);
       } else {
-        owner.RunAndComplete(w.completions, request);
+        // The run's end time starts the idle poll: one clock read fewer per run.
+        const platform::Deadline finished = owner.RunAndComplete(w.completions, request);
+        if (idle_spin_us > 0) spin_for_from(finished, idle_spin_us);
       }
-      if (idle_spin_us > 0) spin_for(idle_spin_us);
       continue;
     }
     if (m != kRunning) {

@@ -296,9 +296,11 @@ class Executor {
 
   // RunAndComplete() — reads the clock, calls request.fn->Invoke() (which turns exceptions into
   // a failed outcome), reads the clock, pushes the completion through `producer`, and wakes the
-  // scheduler. Counts the run in running() meanwhile. Allocates or blocks only as the job does;
-  // the thread that uses `producer`.
-  void RunAndComplete(CompletionQueue::Producer& producer, const RunRequest& request) noexcept;
+  // scheduler. Counts the run in running() meanwhile. Returns the completion's `finished` (so a
+  // caller timing what comes next need not read the clock again). Allocates or blocks only as
+  // the job does; the thread that uses `producer`.
+  platform::Deadline RunAndComplete(CompletionQueue::Producer& producer,
+                                    const RunRequest& request) noexcept;
 
   // DropAndComplete() — pushes a ran = false completion for `request` without running it, and
   // wakes the scheduler. Never allocates, never blocks; the thread that uses `producer`.

@@ -2413,13 +2413,21 @@ class SchedulerBackground : public ::testing::Test {
  protected:
   SchedulerBackground() : clock_(Deadline{0}, kT0) {}
   void SetUp() override {
-    SchedulerOptions o;
-    o.mode = SchedulerMode::kBackground;
-    o.clock = &clock_;
-    s_ = std::make_unique<Scheduler>(o);
+    Recreate(BackgroundOptions());
     ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
     s_->AddListener([this](const Event& e) { events_.Record(e); });
     ClearLogs();
+  }
+  SchedulerOptions BackgroundOptions() {
+    SchedulerOptions o;
+    o.mode = SchedulerMode::kBackground;
+    o.clock = &clock_;
+    return o;
+  }
+  // A fresh scheduler (no executor, no listener yet) in place of the fixture's.
+  void Recreate(const SchedulerOptions& o) {
+    s_.reset();
+    s_ = std::make_unique<Scheduler>(o);
   }
   void TearDown() override {
     if (s_->state() != SchedulerState::kStopped) EXPECT_OK(s_->Shutdown());
@@ -2625,11 +2633,7 @@ TEST_F(SchedulerBackground, AnInlineJobMayShutDownTheSchedulerWithoutDeadlock) {
 
 TEST_F(SchedulerBackground, APoolJobMayShutDownTheSchedulerWithoutDeadlock) {
   // A fresh scheduler whose default executor is a one-thread pool.
-  s_.reset();
-  SchedulerOptions o;
-  o.mode = SchedulerMode::kBackground;
-  o.clock = &clock_;
-  s_ = std::make_unique<Scheduler>(o);
+  Recreate(BackgroundOptions());
   ASSERT_OK(s_->AddExecutor("default", std::make_unique<ThreadPoolExecutor>(1, 16, clock_)));
   s_->AddListener([this](const Event& e) { events_.Record(e); });
   sleepers_ = 2;
@@ -2773,11 +2777,7 @@ TEST_F(SchedulerBackground, AWholeAsyncAddWithATakenIdIsLoggedAndDropped) {
 }
 
 TEST_F(SchedulerBackground, AWholeAsyncAddOfACallableToAPersistentDefaultStoreIsRefused) {
-  s_.reset();
-  SchedulerOptions o;
-  o.mode = SchedulerMode::kBackground;
-  o.clock = &clock_;
-  s_ = std::make_unique<Scheduler>(o);
+  Recreate(BackgroundOptions());
   ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
   auto store = std::make_unique<RecordingStore>();
   RecordingStore* disk = store.get();
@@ -2825,19 +2825,16 @@ TEST_F(SchedulerBackground, AsyncAddsRacingWithShutdownAreNeverLost) {
 }
 
 TEST_F(SchedulerBackground, ReserveJobsMakesRoomAtStartAndIsChecked) {
-  s_.reset();
-  SchedulerOptions o;
-  o.mode = SchedulerMode::kBackground;
-  o.clock = &clock_;
+  SchedulerOptions o = BackgroundOptions();
   o.reserve_jobs = SchedulerOptions::kMaxReserveJobs + 1;
-  s_ = std::make_unique<Scheduler>(o);
+  Recreate(o);
   const Status too_many = s_->Start();
   EXPECT_EQ(too_many.code(), StatusCode::kInvalidArgument);
   EXPECT_STREQ(too_many.message(),
                "SchedulerOptions::reserve_jobs must be 0..268435456, got 268435457");
   EXPECT_EQ(s_->state(), SchedulerState::kStopped);
   o.reserve_jobs = 5000;
-  s_ = std::make_unique<Scheduler>(o);
+  Recreate(o);
   ASSERT_OK(s_->AddExecutor("default", std::make_unique<InlineExecutor>(clock_)));
   s_->AddListener([this](const Event& e) { events_.Record(e); });
   ASSERT_OK(s_->Start());
