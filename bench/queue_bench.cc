@@ -3,7 +3,7 @@
 // binary:
 //   CommandQueue         aps::CommandQueue<Command*> (engine/internal/command_queue.h), the
 //                        scheduler's command queue: moodycamel::ConcurrentQueue, implicit
-//                        producers. (The scheduler's element is its QueuedCommand, 136 bytes:
+//                        producers. (The scheduler's element is its QueuedCommand, 144 bytes:
 //                        most async adds travel whole. This measures the queue's mechanics with
 //                        pointer items, like the other rows; aps-loadgen --workload=addrate
 //                        measures the whole add path.)

@@ -334,8 +334,9 @@ class Executor {
 // own platform Waiter (no mutex), and Submit() wakes exactly one sleeping worker, if any; a busy
 // worker takes the next run without sleeping. In a batch (Submit(..., defer_wake = true)) runs
 // are pushed and a sleeper woken once per 32, and Flush() wakes one sleeper per run still
-// waiting. The design (queue, wake-up protocol, batches, shutdown) is described at the top of
-// executor.cc.
+// waiting; while a worker primed by Prime() polls, a batch wakes no sleeper for the run it will
+// take. The design (queue, wake-up protocol, batches, primed workers, shutdown) is described at
+// the top of executor.cc.
 //
 //   aps::ThreadPoolExecutor pool({.threads = 8, .queue_capacity = 1024}, clock);
 class ThreadPoolExecutor final : public Executor {
@@ -367,7 +368,8 @@ class ThreadPoolExecutor final : public Executor {
 
   const char* kind() const noexcept override { return "threadpool"; }
 
-  // Prime(): wakes one sleeping worker (if any is asleep) to poll for `spin_us`.
+  // Prime(): wakes one sleeping worker (if any is asleep and none is primed already) to poll
+  // for `spin_us`; it takes the next batch's first run (see the class comment).
   void Prime(std::uint32_t spin_us) noexcept override;
 
   // queued() — accepted runs no worker has taken yet (approximate). Never allocates, never

@@ -34,6 +34,7 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <condition_variable>
@@ -477,6 +478,11 @@ struct Scheduler::Impl {
   std::vector<std::uint32_t> due_slots;
   std::vector<Instant> run_times, live_times, missed_times;  // ProcessDueJob's scratch
   std::vector<Event> events;
+  // DrainCommands()'s dequeue buffer (scheduler thread; an iteration never nests, see
+  // RunDue()): built once, not on every loop iteration (64 queued commands are 9 KB to construct
+  // and destroy).
+  std::array<QueuedCommand, 64> drain_batch;
+  std::array<RunCompletion, 64> completion_batch;  // DrainCompletions()'s, likewise (11 KB)
   std::atomic<std::uint64_t> id_prefix{0};
   std::atomic<std::uint64_t> id_counter{0};
 
@@ -1784,7 +1790,7 @@ struct Scheduler::Impl {
   }
 
   void DrainCommands() {
-    QueuedCommand batch[64];
+    QueuedCommand* const batch = drain_batch.data();
     std::size_t since_commit = 0;
     for (;;) {
       // A group commit takes at most kCommandsPerCommit commands: under a flood of async adds,
@@ -1952,7 +1958,7 @@ struct Scheduler::Impl {
   }
 
   void DrainCompletions() {
-    RunCompletion batch[64];
+    RunCompletion* const batch = completion_batch.data();
     for (;;) {
       const std::size_t n = completions ? completions->TryDequeueBulk(batch, 64) : 0;
       if (n == 0) return;
@@ -3156,6 +3162,13 @@ Status Scheduler::RunDue() {
   }
   if (!m.loop_active.load())
     return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
+  if (m.in_iteration && m.OnLoopThread()) {
+    // A job (inline executor) or a listener calling RunDue() would run an iteration inside the
+    // one that called it.
+    return Status(StatusCode::kFailedPrecondition,
+                  "RunDue() was called from inside RunDue() (a job or a listener); return and let "
+                  "the host call it again");
+  }
   m.loop_thread.store(std::this_thread::get_id(), std::memory_order_release);
   if (m.wake_fd) m.wake_fd->Clear();  // before the work: a signal during it re-arms the fd
   m.RunOnce();

@@ -1284,6 +1284,24 @@ TEST_F(SchedulerRuns, AnIntervalJobRunsExactlyAtEachFireTime) {
   }
 }
 
+// An inline job that calls RunDue() would nest an iteration inside the one running it: it gets
+// a clear error, and the schedule goes on.
+TEST_F(SchedulerRuns, RunDueFromInsideAJobIsRefusedAndTheScheduleGoesOn) {
+  ASSERT_OK(s_->Start());
+  std::vector<Status> nested;
+  Add(JobFunction::Bind([&] { nested.push_back(s_->RunDue()); }), "interval(seconds=10)",
+      Spec("nester"));
+  RunUntil(T(30));
+  ASSERT_EQ(nested.size(), 3u);  // 10, 20, 30
+  for (const Status& st : nested) {
+    EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+    EXPECT_STREQ(st.message(),
+                 "RunDue() was called from inside RunDue() (a job or a listener); return and "
+                 "let the host call it again");
+  }
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "nester"), 3u);
+}
+
 TEST_F(SchedulerRuns, AYearOfAnHourlyCronRunsEveryHourInWellUnderASecond) {
   SchedulerOptions o;
   o.max_sleep_us = 24 * kHour;  // the host may sleep until each fire time
