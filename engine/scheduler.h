@@ -352,7 +352,8 @@ class Scheduler {
   // NextDeadline(): when RunDue() should next be called (monotonic), or nullopt: only after a
   // command (WakeFd readable / Wakeup). Host thread only.
   std::optional<platform::Deadline> NextDeadline();
-  // RunDue(): processes commands, completions and due jobs once. Host thread only.
+  // RunDue(): processes commands, completions and due jobs once. Host thread only, and not from
+  // inside RunDue() itself (an inline job or a listener): that returns kFailedPrecondition.
   Status RunDue();
   // WakeFd(): Linux (after Start()): a file descriptor that is readable when RunDue() should
   // be called — a command or completion arrived, or the next deadline passed (the deadline
