@@ -168,6 +168,7 @@ struct QueuedCommand {
   AsyncAdd add;
 };
 static_assert(sizeof(QueuedCommand) <= 144, "a queued add grew: it is copied into every block");
+static_assert(std::is_nothrow_move_constructible_v<QueuedCommand>);
 
 constexpr std::string_view kDefaultAlias = "default";
 
@@ -563,6 +564,14 @@ struct Scheduler::Impl {
   // Generated ids: 15 hex digits (short enough for std::string's inline buffer), a per-scheduler
   // random prefix and a counter, so any thread can make one without asking the table.
   std::string GenerateId() {
+    // Relaxed: only uniqueness matters.
+    return FormatId(IdPrefix(), id_counter.fetch_add(1, std::memory_order_relaxed));
+  }
+  // Reserves `how_many` consecutive id numbers (one atomic update for a batch); returns the first.
+  std::uint64_t ReserveIds(std::uint64_t how_many) {
+    return id_counter.fetch_add(how_many, std::memory_order_relaxed);
+  }
+  std::uint64_t IdPrefix() {
     std::uint64_t prefix = id_prefix.load(std::memory_order_relaxed);
     if (prefix == 0) {
       std::uint64_t z = static_cast<std::uint64_t>(clock->WallMicros()) ^
@@ -574,8 +583,10 @@ struct Scheduler::Impl {
       const std::uint64_t mine = ((z ^ (z >> 31)) & 0xfffffull) | 0x100000ull;  // never 0
       prefix = id_prefix.compare_exchange_strong(expected, mine) ? mine : expected;
     }
-    // Relaxed: only uniqueness matters.
-    const std::uint64_t n = id_counter.fetch_add(1, std::memory_order_relaxed);
+    return prefix;
+  }
+  // The id of number `n`: 5 hex digits of the scheduler's prefix, 10 of the number.
+  static std::string FormatId(std::uint64_t prefix, std::uint64_t n) {
     static constexpr char kHex[] = "0123456789abcdef";
     char buf[15];
     for (int i = 0; i < 5; ++i) buf[i] = kHex[(prefix >> (4 * (4 - i))) & 0xf];
@@ -2954,6 +2965,71 @@ bool TravelsWhole(const JobSpec& spec, const CommitHandle* committed) {
          spec.jobstore == kDefaultAlias && spec.executor == kDefaultAlias;
 }
 
+// When an async add first runs, for the wake-up decision; reads the clock (once, into `now`)
+// only when the answer depends on it.
+std::optional<Instant> FirstRun(Scheduler::Impl& m, const JobSpec& spec,
+                                std::optional<Instant>& now) {
+  const auto wall = [&] {
+    if (!now) now = m.WallNow();
+    return *now;
+  };
+  switch (spec.next_run_time.kind) {
+    case NextRunTime::Kind::kNow: return wall();
+    case NextRunTime::Kind::kAt: return spec.next_run_time.at;
+    case NextRunTime::Kind::kPaused: return std::nullopt;
+    case NextRunTime::Kind::kFromTrigger:
+      return spec.trigger ? spec.trigger->Next(std::nullopt, wall()) : wall();
+  }
+  return std::nullopt;
+}
+
+// Fills queue entry `q` with the add of `spec` (its id chosen): whole when it can travel
+// whole, else a heap command. Moves everything out of `spec` but its id.
+void FillEntry(Scheduler::Impl& m, QueuedCommand& q, JobSpec& spec, CommitHandle* committed) {
+  if (TravelsWhole(spec, committed)) {
+    AsyncAdd& a = q.add;
+    q.command = nullptr;
+    a.id = spec.id;
+    a.fn = std::move(spec.fn);
+    a.trigger = std::move(spec.trigger);
+    a.at_us = spec.next_run_time.at.us;
+    a.when = spec.next_run_time.kind;
+    a.misfire_grace_us = spec.misfire_grace_us;
+    a.max_instances = spec.max_instances;
+    a.coalesce = spec.coalesce;
+    a.max_instances_policy = spec.max_instances_policy;
+    return;
+  }
+  Command* c = m.commands.TakeSpare();
+  if (c == nullptr) c = new Command;
+  c->kind = Command::Kind::kAdd;
+  c->spec = std::move(spec);
+  spec.id = c->spec.id;
+  c->owned = true;
+  if (committed) {
+    c->commit = std::make_shared<engine_internal::CommitState>();
+    *committed = CommitHandle(c->commit);
+  }
+  q.command = c;
+}
+
+// After an async add entered the queue (and left `producers`): wakes the sleeping loop when a
+// job is due before its planned wake-up (`first`), when commands pile up (they hold memory
+// until applied), or for a caller holding a CommitHandle (a busy loop drains every queued add
+// into its next group commit). Host-driven: always (the host decides when to call RunDue()).
+void WakeAfterAsync(Scheduler::Impl& m, std::optional<Instant> first, bool committed) {
+  const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
+  if (m.opts.mode == SchedulerMode::kHostDriven ||
+      (until != Scheduler::Impl::kAwake && (committed || (first && first->us < until) ||
+                                            m.commands.SizeApprox() > kAsyncBacklogWake))) {
+    m.loop_waiter->Wake();
+  }
+}
+
+// "job 3 of the batch: <the error>"
+Status BatchError(std::size_t index, const Status& st) {
+  return Status::Format(st.code(), "job %zu of the batch: %s", index, st.message());
+}
 }  // namespace
 
 Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed) {
@@ -2990,60 +3066,67 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
     return r;
   }
   if (spec.id.empty()) spec.id = m.GenerateId();
-  // When does it first run? That decides whether the sleeping loop must be woken. (The clock
-  // is read only when the answer depends on it.)
-  std::optional<Instant> first;
-  switch (spec.next_run_time.kind) {
-    case NextRunTime::Kind::kNow: first = m.WallNow(); break;
-    case NextRunTime::Kind::kAt: first = spec.next_run_time.at; break;
-    case NextRunTime::Kind::kPaused: break;
-    case NextRunTime::Kind::kFromTrigger: {
-      const Instant now = m.WallNow();
-      first = spec.trigger ? spec.trigger->Next(std::nullopt, now) : std::optional<Instant>(now);
-      break;
-    }
-  }
-  std::string id;
-  if (TravelsWhole(spec, committed)) {
-    QueuedCommand q;
-    AsyncAdd& a = q.add;
-    a.id = spec.id;
-    a.fn = std::move(spec.fn);
-    a.trigger = std::move(spec.trigger);
-    a.at_us = spec.next_run_time.at.us;
-    a.when = spec.next_run_time.kind;
-    a.misfire_grace_us = spec.misfire_grace_us;
-    a.max_instances = spec.max_instances;
-    a.coalesce = spec.coalesce;
-    a.max_instances_policy = spec.max_instances_policy;
-    id = std::move(spec.id);
-    m.commands.Enqueue(std::move(q));
-  } else {
-    id = spec.id;
-    Command* c = m.commands.TakeSpare();
-    if (c == nullptr) c = new Command;
-    c->kind = Command::Kind::kAdd;
-    c->spec = std::move(spec);
-    c->owned = true;
-    if (committed) {
-      c->commit = std::make_shared<engine_internal::CommitState>();
-      *committed = CommitHandle(c->commit);
-    }
-    m.commands.Enqueue(QueuedCommand(c));
-  }
+  std::optional<Instant> now;
+  const std::optional<Instant> first = FirstRun(m, spec, now);
+  QueuedCommand q;
+  FillEntry(m, q, spec, committed);
+  m.commands.Enqueue(std::move(q));
   m.producers.fetch_sub(1, std::memory_order_seq_cst);
-  const std::int64_t until = m.sleeping_until.load(std::memory_order_seq_cst);
-  // Wake the loop when the job is due before its planned wake-up, or when commands pile up
-  // (they hold memory until applied).
-  // Host-driven: always signal (the host decides when to call RunDue()).
-  // A caller holding a CommitHandle waits for the commit: wake the loop (a busy loop drains
-  // every queued add into its next group commit).
-  if (m.opts.mode == SchedulerMode::kHostDriven ||
-      (until != Impl::kAwake && (committed != nullptr || (first && first->us < until) ||
-                                 m.commands.SizeApprox() > kAsyncBacklogWake))) {
-    m.loop_waiter->Wake();
+  WakeAfterAsync(m, first, committed != nullptr);
+  return std::move(spec.id);
+}
+
+Status Scheduler::AddJobsAsync(std::span<JobSpec> specs) {
+  Impl& m = *impl_;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    Status st = specs[i].fn || !specs[i].task.empty()
+                    ? Impl::ValidateOptions(specs[i].misfire_grace_us, specs[i].max_instances)
+                    : InvalidArgument("the job has no callable");
+    if (!st.ok()) return BatchError(i, st);
   }
-  return id;
+  if (specs.empty()) return OkStatus();
+  m.producers.fetch_add(1, std::memory_order_seq_cst);
+  const bool running =
+      m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped && m.loop_active.load();
+  if (!running || m.OnLoopThread()) {
+    // Stopped (pending jobs, under stopped_mu_) or applied at once: one by one, as
+    // AddJobAsync() does them.
+    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      Result<std::string> r = AddJobAsync(std::move(specs[i]));
+      if (!r.ok()) return BatchError(i, r.status());
+      specs[i].id = std::move(*r);
+    }
+    return OkStatus();
+  }
+  // Running, from another thread: one block of ids, then the entries in chunks of kChunk,
+  // each chunk one bulk enqueue (its entries are built on this stack, hot in cache).
+  std::size_t unnamed = 0;
+  for (const JobSpec& spec : specs) unnamed += spec.id.empty() ? 1 : 0;
+  if (unnamed > 0) {
+    std::uint64_t n = m.ReserveIds(unnamed);
+    const std::uint64_t prefix = m.IdPrefix();
+    for (JobSpec& spec : specs)
+      if (spec.id.empty()) spec.id = Impl::FormatId(prefix, n++);
+  }
+  constexpr std::size_t kChunk = 32;  // one moodycamel block
+  std::array<QueuedCommand, kChunk> chunk;
+  std::size_t filled = 0;
+  std::optional<Instant> now;
+  std::optional<Instant> earliest;
+  for (JobSpec& spec : specs) {
+    const std::optional<Instant> first = FirstRun(m, spec, now);
+    if (first && (!earliest || first->us < earliest->us)) earliest = first;
+    FillEntry(m, chunk[filled++], spec, nullptr);
+    if (filled == kChunk) {
+      m.commands.EnqueueBulk(chunk.data(), filled);
+      filled = 0;
+    }
+  }
+  if (filled > 0) m.commands.EnqueueBulk(chunk.data(), filled);
+  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  WakeAfterAsync(m, earliest, false);
+  return OkStatus();
 }
 
 namespace {

@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <iterator>
+#include <type_traits>
 #include <utility>
 
 namespace aps {
@@ -33,6 +35,13 @@ class CommandQueue {
 
   // Enqueue() — may allocate a block; never blocks; any thread.
   void Enqueue(T&& c) { q_.enqueue(std::move(c)); }
+  // EnqueueBulk() — moves items[0, n) in, in order, as one reservation of the producer's
+  // slots (one tail publication instead of n). May allocate blocks; never blocks; any thread.
+  void EnqueueBulk(T* items, std::size_t n) {
+    static_assert(std::is_nothrow_move_constructible_v<T>,
+                  "moodycamel copies instead of moving elements whose move may throw");
+    q_.enqueue_bulk(std::make_move_iterator(items), n);
+  }
   // TryDequeueBulk() — up to n commands (moved into out[0, n)), in each producer's order.
   // Scheduler thread.
   std::size_t TryDequeueBulk(T* out, std::size_t n) { return q_.try_dequeue_bulk(out, n); }

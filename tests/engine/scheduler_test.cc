@@ -2773,6 +2773,99 @@ TEST_F(SchedulerBackground, AsyncAddsCarryTheirTriggerDateAndOptions) {
   EXPECT_EQ(events_.Count(kEventJobExecuted, "paused"), 0u);
 }
 
+// AddJobsAsync(): 100 jobs in one call (more than one bulk chunk), whole and heap adds mixed,
+// generated and explicit ids; each spec's id says which job it became, the jobs are the ones
+// AddJob() would make, they run on time, and the thread's later calls see them (order).
+TEST_F(SchedulerBackground, AddJobsAsyncAddsEveryJobInOrderAndReturnsTheirIds) {
+  ASSERT_OK(s_->Start());
+  clock_.WaitForSleepers(1);
+  std::atomic<int> runs{0};
+  std::vector<JobSpec> specs(100);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    specs[i].fn = JobFunction::Bind([&] { runs.fetch_add(1); });
+    specs[i].next_run_time = NextRunTime::At(T(1 + static_cast<std::int64_t>(i % 7)));
+    if (i % 10 == 0) specs[i].id = "named-" + std::to_string(i);
+    if (i % 33 == 0) specs[i].name = "heap-" + std::to_string(i);  // does not travel whole
+  }
+  specs[99].trigger = Trig("interval(seconds=10)", Now());
+  specs[99].next_run_time = {};  // from the trigger: 10 s
+  ASSERT_OK(s_->AddJobsAsync(specs));
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    ASSERT_FALSE(specs[i].id.empty()) << i;
+    ids.insert(specs[i].id);
+    if (i % 10 == 0) {
+      EXPECT_EQ(specs[i].id, "named-" + std::to_string(i));
+    }
+    EXPECT_FALSE(specs[i].fn) << i;  // moved from
+  }
+  EXPECT_EQ(ids.size(), 100u);  // unique
+  const std::optional<JobInfo> heap = s_->GetJob(specs[33].id);
+  ASSERT_TRUE(heap.has_value());  // applied before this later call
+  EXPECT_EQ(heap->name, "heap-33");
+  EXPECT_EQ(heap->next_run_time, T(1 + 33 % 7));
+  EXPECT_EQ(s_->GetJob(specs[99].id)->trigger, "interval[0:00:10]");
+  EXPECT_EQ(s_->GetJob(specs[99].id)->next_run_time, T(10));
+  EXPECT_EQ(s_->job_count(), 100u);
+  StepUntil(T(8));
+  EXPECT_EQ(runs.load(), 99);  // every one-shot ran once; the interval job waits for 10 s
+  StepUntil(T(10));
+  EXPECT_EQ(runs.load(), 100);
+  EXPECT_EQ(events_.Count(kEventJobAdded), 100u);
+}
+
+// A bad spec anywhere in the batch: nothing is queued, and the error names its index.
+TEST_F(SchedulerBackground, AddJobsAsyncWithABadSpecQueuesNothingAndNamesIt) {
+  ASSERT_OK(s_->Start());
+  std::vector<JobSpec> specs(5);
+  for (JobSpec& spec : specs) {
+    spec.fn = JobFunction::Bind([] {});
+    spec.next_run_time = NextRunTime::At(T(5));
+  }
+  specs[3].max_instances = 0;
+  Status st = s_->AddJobsAsync(specs);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(std::string_view(st.message()).starts_with("job 3 of the batch: ")) << st.message();
+  specs[3].max_instances = 1;
+  specs[4].fn = JobFunction();
+  st = s_->AddJobsAsync(specs);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_STREQ(st.message(), "job 4 of the batch: the job has no callable");
+  EXPECT_TRUE(s_->GetJobs().empty());  // (a later call: every queued add would be applied)
+  EXPECT_TRUE(specs[0].fn);            // nothing was moved from
+  EXPECT_OK(s_->AddJobsAsync(std::span<JobSpec>()));  // an empty batch is a no-op
+  // A conflicting explicit id is found when applied: that job is logged and dropped, the
+  // others are added.
+  specs[4].fn = JobFunction::Bind([] {});
+  specs[1].id = "dup";
+  specs[2].id = "dup";
+  ASSERT_OK(s_->AddJobsAsync(specs));
+  EXPECT_EQ(s_->GetJobs().size(), 4u);
+  EXPECT_TRUE(
+      Logged("error: AddJobAsync: job \"dup\" not added: Job identifier (dup) conflicts with "
+             "an existing job"))
+      << AllLogs();
+}
+
+// While stopped, a batch adds pending jobs one by one and stops at the first conflict: the
+// jobs before it stay added, the error names the index.
+TEST_F(SchedulerBackground, AddJobsAsyncWhileStoppedAddsPendingJobsUpToTheFirstError) {
+  std::vector<JobSpec> specs(3);
+  for (JobSpec& spec : specs) {
+    spec.fn = JobFunction::Bind([] {});
+    spec.next_run_time = NextRunTime::At(T(5));
+  }
+  specs[0].id = "a";
+  specs[2].id = "a";
+  const Status st = s_->AddJobsAsync(specs);
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(std::string_view(st.message()).starts_with("job 2 of the batch: ")) << st.message();
+  EXPECT_EQ(specs[0].id, "a");
+  EXPECT_FALSE(specs[1].id.empty());  // generated
+  EXPECT_EQ(s_->GetJobs().size(), 2u);
+  EXPECT_TRUE(s_->GetJob("a")->pending);
+}
+
 TEST_F(SchedulerBackground, AWholeAsyncAddWithATakenIdIsLoggedAndDropped) {
   ASSERT_OK(s_->Start());
   JobSpec first = Spec("x");
