@@ -3026,6 +3026,22 @@ void WakeAfterAsync(Scheduler::Impl& m, std::optional<Instant> first, bool commi
   }
 }
 
+// The checks an async add makes before it queues anything: a callable, and valid options.
+Status CheckAsyncSpec(const JobSpec& spec) {
+  if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
+  return Scheduler::Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances);
+}
+
+// An async add enters `producers` (the stop/start hand-over, see the top of this file) and
+// returns whether the loop runs; the caller leaves with LeaveProducers() before it returns.
+bool EnterProducers(Scheduler::Impl& m) {
+  m.producers.fetch_add(1, std::memory_order_seq_cst);
+  return m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped &&
+         m.loop_active.load();
+}
+
+void LeaveProducers(Scheduler::Impl& m) { m.producers.fetch_sub(1, std::memory_order_seq_cst); }
+
 // "job 3 of the batch: <the error>"
 Status BatchError(std::size_t index, const Status& st) {
   return Status::Format(st.code(), "job %zu of the batch: %s", index, st.message());
@@ -3034,14 +3050,11 @@ Status BatchError(std::size_t index, const Status& st) {
 
 Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed) {
   Impl& m = *impl_;
-  if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
-  APS_RETURN_IF_ERROR(Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances));
-  m.producers.fetch_add(1, std::memory_order_seq_cst);
-  const bool running =
-      m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped && m.loop_active.load();
+  APS_RETURN_IF_ERROR(CheckAsyncSpec(spec));
+  const bool running = EnterProducers(m);
   if (m.OnLoopThread() && running) {
     // A job, a listener or the host: applied now; durable now, or at this iteration's end.
-    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    LeaveProducers(m);
     Command c;
     c.kind = Command::Kind::kAdd;
     c.spec = std::move(spec);
@@ -3056,7 +3069,7 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
     return r.id;
   }
   if (!running) {
-    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    LeaveProducers(m);
     Result<std::string> r = AddJob(std::move(spec));  // pending: written at Start()
     if (committed) {
       auto st = std::make_shared<engine_internal::CommitState>();
@@ -3071,7 +3084,7 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
   QueuedCommand q;
   FillEntry(m, q, spec, committed);
   m.commands.Enqueue(std::move(q));
-  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  LeaveProducers(m);
   WakeAfterAsync(m, first, committed != nullptr);
   return std::move(spec.id);
 }
@@ -3079,19 +3092,15 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
 Status Scheduler::AddJobsAsync(std::span<JobSpec> specs) {
   Impl& m = *impl_;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    Status st = specs[i].fn || !specs[i].task.empty()
-                    ? Impl::ValidateOptions(specs[i].misfire_grace_us, specs[i].max_instances)
-                    : InvalidArgument("the job has no callable");
+    Status st = CheckAsyncSpec(specs[i]);
     if (!st.ok()) return BatchError(i, st);
   }
   if (specs.empty()) return OkStatus();
-  m.producers.fetch_add(1, std::memory_order_seq_cst);
-  const bool running =
-      m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped && m.loop_active.load();
+  const bool running = EnterProducers(m);
   if (!running || m.OnLoopThread()) {
     // Stopped (pending jobs, under stopped_mu_) or applied at once: one by one, as
     // AddJobAsync() does them.
-    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    LeaveProducers(m);
     for (std::size_t i = 0; i < specs.size(); ++i) {
       Result<std::string> r = AddJobAsync(std::move(specs[i]));
       if (!r.ok()) return BatchError(i, r.status());
@@ -3124,7 +3133,7 @@ Status Scheduler::AddJobsAsync(std::span<JobSpec> specs) {
     }
   }
   if (filled > 0) m.commands.EnqueueBulk(chunk.data(), filled);
-  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  LeaveProducers(m);
   WakeAfterAsync(m, earliest, false);
   return OkStatus();
 }
