@@ -2846,16 +2846,25 @@ Status Scheduler::Start(bool paused) {
 
 namespace {
 
+// A call from outside the loop enters `producers` (the stop/start hand-over, see the top of
+// this file) and returns whether the loop runs; the caller leaves with LeaveProducers() once
+// its command is queued, or at once if it does not queue one.
+bool EnterProducers(Scheduler::Impl& m) {
+  m.producers.fetch_add(1, std::memory_order_seq_cst);
+  return m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped &&
+         m.loop_active.load();
+}
+
+void LeaveProducers(Scheduler::Impl& m) { m.producers.fetch_sub(1, std::memory_order_seq_cst); }
+
 // Runs `c` on the scheduler: directly when stopped (under the lock) or when called on the
 // scheduler thread, else through the queue, waiting for the reply.
 void Call(Scheduler::Impl& m, Command& c) {
   Reply reply;
   if (!c.reply) c.reply = &reply;
   Reply* const waiting = c.reply;  // the scheduler may clear c.reply while applying
-  m.producers.fetch_add(1, std::memory_order_seq_cst);
-  if (m.state.load(std::memory_order_seq_cst) == SchedulerState::kStopped ||
-      !m.loop_active.load()) {
-    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  if (!EnterProducers(m)) {
+    LeaveProducers(m);
     std::vector<Event> events;
     {
       std::lock_guard<std::mutex> lk(m.stopped_mu);
@@ -2864,9 +2873,9 @@ void Call(Scheduler::Impl& m, Command& c) {
         events.swap(m.events);
       } else {
         // Started meanwhile: go through the queue.
-        m.producers.fetch_add(1, std::memory_order_seq_cst);
+        (void)EnterProducers(m);  // under stopped_mu: it is running now
         m.commands.Enqueue(QueuedCommand(&c));
-        m.producers.fetch_sub(1, std::memory_order_seq_cst);
+        LeaveProducers(m);
         if (m.loop_waiter) m.loop_waiter->Wake();
       }
     }
@@ -2875,13 +2884,13 @@ void Call(Scheduler::Impl& m, Command& c) {
     return;
   }
   if (m.OnLoopThread()) {
-    m.producers.fetch_sub(1, std::memory_order_seq_cst);
+    LeaveProducers(m);
     std::shared_ptr<engine_internal::CommitState> commit = std::move(c.commit);
     m.ApplyOnLoop(c, *waiting, std::move(commit));
     return;
   }
   m.commands.Enqueue(QueuedCommand(&c));
-  m.producers.fetch_sub(1, std::memory_order_seq_cst);
+  LeaveProducers(m);
   m.loop_waiter->Wake();
   waiting->Wait();
 }
@@ -3031,16 +3040,6 @@ Status CheckAsyncSpec(const JobSpec& spec) {
   if (!spec.fn && spec.task.empty()) return InvalidArgument("the job has no callable");
   return Scheduler::Impl::ValidateOptions(spec.misfire_grace_us, spec.max_instances);
 }
-
-// An async add enters `producers` (the stop/start hand-over, see the top of this file) and
-// returns whether the loop runs; the caller leaves with LeaveProducers() before it returns.
-bool EnterProducers(Scheduler::Impl& m) {
-  m.producers.fetch_add(1, std::memory_order_seq_cst);
-  return m.state.load(std::memory_order_seq_cst) != SchedulerState::kStopped &&
-         m.loop_active.load();
-}
-
-void LeaveProducers(Scheduler::Impl& m) { m.producers.fetch_sub(1, std::memory_order_seq_cst); }
 
 // "job 3 of the batch: <the error>"
 Status BatchError(std::size_t index, const Status& st) {
