@@ -491,6 +491,13 @@ int Timer(const Args& a) {
   const std::int64_t base = WallUs();
   const std::int64_t lead = static_cast<std::int64_t>(lead_ms * 1000),
                      range = static_cast<std::int64_t>(range_ms * 1000);
+  if (cancel_frac > 1 || range < 1 || n < 1 || n > std::int64_t{TimingWheel<>::kMaxCapacity}) {
+    std::fprintf(stderr,
+                 "aps-loadgen: timer needs --cancel-frac in 0..1, --range-ms of at least 0.001 "
+                 "and --n in 1..%u\n",
+                 TimingWheel<>::kMaxCapacity);
+    return 2;
+  }
   std::vector<std::int64_t> deadlines(static_cast<std::size_t>(n));
   for (auto& d : deadlines)
     d = base + lead + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(range));
