@@ -85,6 +85,13 @@ double Num(const Args& a, const char* key, double def) {
   return v;
 }
 
+// Whether a count argument is at least 1; says which one when it is not.
+bool Positive(const char* key, double v) {
+  if (v >= 1) return true;
+  std::fprintf(stderr, "aps-loadgen: --%s must be at least 1, got %g\n", key, v);
+  return false;
+}
+
 std::int64_t WallUs() { return platform::SystemClock().WallMicros(); }
 double Secs(std::int64_t us) { return static_cast<double>(us) / 1e6; }
 // Heap bytes in use: small chunks (uordblks) plus the large ones glibc maps separately (hblkhd).
@@ -220,6 +227,7 @@ void ThroughputRun(Shared* sh, std::int64_t i, std::int64_t due) {
 
 int Throughput(const Args& a) {
   const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
+  if (!Positive("n", static_cast<double>(n))) return 2;
   const double window_ms = Num(a, "window-ms", 0), lead_ms = Num(a, "lead-ms", 3000);
   const StoreChoice store = Store(a);
   Scheduler s(Options(a));
@@ -304,6 +312,7 @@ void PrintAddRate(std::int64_t n, std::int64_t t0, std::int64_t added, std::int6
 
 int AddRate(const Args& a) {
   const std::int64_t n = static_cast<std::int64_t>(Num(a, "n", 100000));
+  if (!Positive("n", static_cast<double>(n))) return 2;
   const StoreChoice store = Store(a);
   Scheduler s(Options(a));
   if (store.lmdb &&
@@ -403,7 +412,11 @@ int Lateness(const Args& a) {
   const double period_ms = Num(a, "interval-ms", 1000), duration_s = Num(a, "duration-s", 10),
                lead_ms = Num(a, "lead-ms", 500);
   const std::int64_t period = static_cast<std::int64_t>(period_ms * 1000);
-  if (period <= 0) return 2;
+  if (!Positive("m", static_cast<double>(m))) return 2;
+  if (period <= 0) {
+    std::fprintf(stderr, "aps-loadgen: --interval-ms must be at least 0.001, got %g\n", period_ms);
+    return 2;
+  }
   const StoreChoice store = Store(a);
   std::vector<std::int64_t> samples;
   std::atomic<std::size_t> count{0};
