@@ -504,11 +504,18 @@ int Timer(const Args& a) {
   const std::int64_t base = WallUs();
   const std::int64_t lead = static_cast<std::int64_t>(lead_ms * 1000),
                      range = static_cast<std::int64_t>(range_ms * 1000);
-  if (cancel_frac > 1 || range < 1 || n < 1 || n > std::int64_t{TimingWheel<>::kMaxCapacity}) {
-    std::fprintf(stderr,
-                 "aps-loadgen: timer needs --cancel-frac in 0..1, --range-ms of at least 0.001 "
-                 "and --n in 1..%u\n",
-                 TimingWheel<>::kMaxCapacity);
+  if (!Positive("n", static_cast<double>(n))) return 2;
+  if (n > std::int64_t{TimingWheel<>::kMaxCapacity}) {
+    std::fprintf(stderr, "aps-loadgen: --n must be at most %u for the timer workload, got %lld\n",
+                 TimingWheel<>::kMaxCapacity, static_cast<long long>(n));
+    return 2;
+  }
+  if (cancel_frac > 1) {
+    std::fprintf(stderr, "aps-loadgen: --cancel-frac must be 0..1, got %g\n", cancel_frac);
+    return 2;
+  }
+  if (range < 1) {
+    std::fprintf(stderr, "aps-loadgen: --range-ms must be at least 0.001, got %g\n", range_ms);
     return 2;
   }
   std::vector<std::int64_t> deadlines(static_cast<std::size_t>(n));
