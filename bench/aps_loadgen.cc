@@ -52,6 +52,7 @@
 #include "engine/scheduler.h"
 #include "engine/timing_wheel.h"
 #include "platform/clock.h"
+#include "platform/memory.h"
 #include "stores/lmdb/lmdb_store.h"
 
 namespace aps {
@@ -94,10 +95,12 @@ bool Positive(const char* key, double v) {
 
 std::int64_t WallUs() { return platform::SystemClock().WallMicros(); }
 double Secs(std::int64_t us) { return static_cast<double>(us) / 1e6; }
-// Heap bytes in use: small chunks (uordblks) plus the large ones glibc maps separately (hblkhd).
+// Heap bytes in use: small chunks (uordblks), the large ones glibc maps separately (hblkhd),
+// and the regions aps maps itself (platform::MapRegion(): the command queue's blocks), counted
+// whole although pages never written are not resident.
 std::size_t HeapInUse() {
   const struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
+  return mi.uordblks + mi.hblkhd + platform::MappedBytes();
 }
 
 // Resident memory of the process (RSS), from /proc/self/statm: what the heap figure does not

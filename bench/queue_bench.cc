@@ -231,10 +231,7 @@ class ApsCommandQueue {
   struct Consumer {
     explicit Consumer(ApsCommandQueue&) {}
   };
-  [[gnu::noinline]] bool Push(Producer&, Item item) {
-    q_.Enqueue(std::move(item));
-    return true;
-  }
+  [[gnu::noinline]] bool Push(Producer&, Item item) { return q_.Enqueue(std::move(item)); }
   [[gnu::noinline]] std::size_t PopBulk(Consumer&, Item* out, std::size_t max) {
     return q_.TryDequeueBulk(out, max);
   }

@@ -50,6 +50,7 @@
 #include "engine/executor.h"
 #include "engine/internal/command_queue.h"
 #include "engine/internal/id_index.h"
+#include "engine/internal/region_arena.h"
 #include "engine/internal/short_id.h"
 #include "engine/internal/thread.h"
 #include "engine/log.h"
@@ -326,10 +327,24 @@ struct Job {
 static_assert(sizeof(Job) <= 128, "a job record grew: see docs/scheduler.md, Job records");
 
 // The records: a segmented array (64, 64, 128, ..., 2048, then 4096 per segment) so small
-// schedulers stay small, large ones waste at most one segment, and records never move.
+// schedulers stay small, large ones waste at most one segment, and records never move. The
+// segments are carved from a RegionArena (engine/internal/region_arena.h): its regions of
+// 2 MiB and more are offered huge pages, so a table growing by a million records takes a few
+// hundred first-touch faults instead of ~32 000 (docs/scheduler.md, "Tenth pass"). Segments are
+// never freed before the table.
 class JobTable {
  public:
   static constexpr std::uint32_t kBigSegment = 4096;
+
+  JobTable() = default;
+  JobTable(const JobTable&) = delete;
+  JobTable& operator=(const JobTable&) = delete;
+  ~JobTable() {
+    for (std::size_t seg = 0; seg < segments_.size(); ++seg) {
+      Job* const jobs = segments_[seg];
+      for (std::size_t i = 0, n = SegmentSize(seg); i < n; ++i) jobs[i].~Job();
+    }
+  }
 
   Job& operator[](std::uint32_t slot) {
     if (slot >= kBigSegment) return segments_[6 + (slot >> 12)][slot & (kBigSegment - 1)];
@@ -357,13 +372,24 @@ class JobTable {
            : slot < 64         ? 0
                                : static_cast<std::size_t>(std::bit_width(slot) - 6);
   }
+  static std::size_t SegmentSize(std::size_t seg) {
+    return seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
+  }
+  // Constructing the records writes their pages, so later Grow() calls take no fault. Out of
+  // memory aborts, as operator new does without exceptions.
   void AddSegment() {
+    static_assert(alignof(Job) <= RegionArena::kAlign);
     const std::size_t seg = segments_.size();
-    const std::size_t n = seg == 0 ? 64 : seg < 7 ? (64u << (seg - 1)) : kBigSegment;
-    segments_.push_back(std::make_unique<Job[]>(n));
+    const std::size_t n = SegmentSize(seg);
+    void* const mem = arena_.Allocate(n * sizeof(Job));
+    APS_CHECK(mem != nullptr);
+    Job* const jobs = static_cast<Job*>(mem);
+    for (std::size_t i = 0; i < n; ++i) new (&jobs[i]) Job();
+    segments_.push_back(jobs);
   }
 
-  std::vector<std::unique_ptr<Job[]>> segments_;
+  RegionArena arena_;           // before segments_: outlives the records
+  std::vector<Job*> segments_;  // segment k holds SegmentSize(k) constructed records
   std::uint32_t records_ = 0;
 };
 
@@ -389,7 +415,8 @@ struct Scheduler::Impl {
   explicit Impl(SchedulerOptions o)
       : opts(std::move(o)),
         clock(opts.clock ? opts.clock : &platform::SystemClock()),
-        zone(opts.timezone ? opts.timezone : UtcZone()) {}
+        zone(opts.timezone ? opts.timezone : UtcZone()),
+        commands(opts.max_queued_bytes) {}
 
   // ---- configuration and state -----------------------------------------------------------
   SchedulerOptions opts;
@@ -2857,6 +2884,13 @@ bool EnterProducers(Scheduler::Impl& m) {
 
 void LeaveProducers(Scheduler::Impl& m) { m.producers.fetch_sub(1, std::memory_order_seq_cst); }
 
+// The command queue could not grow (the OS refused memory): the call fails, nothing applied.
+constexpr std::string_view kQueueFull =
+    "the scheduler's command queue is full (SchedulerOptions::max_queued_bytes reached, or out "
+    "of memory); nothing was changed: retry once the scheduler has caught up";
+Status QueueFullError() { return Status(StatusCode::kResourceExhausted, kQueueFull); }
+void FailUnqueued(Reply& r) { r.status = QueueFullError(); }
+
 // Runs `c` on the scheduler: directly when stopped (under the lock) or when called on the
 // scheduler thread, else through the queue, waiting for the reply.
 void Call(Scheduler::Impl& m, Command& c) {
@@ -2874,8 +2908,9 @@ void Call(Scheduler::Impl& m, Command& c) {
       } else {
         // Started meanwhile: go through the queue.
         (void)EnterProducers(m);  // under stopped_mu: it is running now
-        m.commands.Enqueue(QueuedCommand(&c));
+        const bool queued = m.commands.Enqueue(QueuedCommand(&c));
         LeaveProducers(m);
+        if (!queued) return FailUnqueued(*waiting);
         if (m.loop_waiter) m.loop_waiter->Wake();
       }
     }
@@ -2889,8 +2924,9 @@ void Call(Scheduler::Impl& m, Command& c) {
     m.ApplyOnLoop(c, *waiting, std::move(commit));
     return;
   }
-  m.commands.Enqueue(QueuedCommand(&c));
+  const bool queued = m.commands.Enqueue(QueuedCommand(&c));
   LeaveProducers(m);
+  if (!queued) return FailUnqueued(*waiting);
   m.loop_waiter->Wake();
   waiting->Wait();
 }
@@ -3022,6 +3058,15 @@ void FillEntry(Scheduler::Impl& m, QueuedCommand& q, JobSpec& spec, CommitHandle
   q.command = c;
 }
 
+// An entry FillEntry() made that the queue refused: its heap command (and the callable in
+// either form) is released, and a CommitHandle the caller holds reports the error.
+void DropUnqueued(QueuedCommand& q) {
+  if (q.command == nullptr) return;  // travels whole: `q` owns everything, freed with it
+  if (q.command->commit) q.command->commit->Complete(QueueFullError());
+  delete q.command;
+  q.command = nullptr;
+}
+
 // After an async add entered the queue (and left `producers`): wakes the sleeping loop when a
 // job is due before its planned wake-up (`first`), when commands pile up (they hold memory
 // until applied), or for a caller holding a CommitHandle (a busy loop drains every queued add
@@ -3082,7 +3127,11 @@ Result<std::string> Scheduler::AddJobAsync(JobSpec spec, CommitHandle* committed
   const std::optional<Instant> first = FirstRun(m, spec, now);
   QueuedCommand q;
   FillEntry(m, q, spec, committed);
-  m.commands.Enqueue(std::move(q));
+  if (!m.commands.Enqueue(std::move(q))) {
+    LeaveProducers(m);
+    DropUnqueued(q);
+    return QueueFullError();
+  }
   LeaveProducers(m);
   WakeAfterAsync(m, first, committed != nullptr);
   return std::move(spec.id);
@@ -3120,20 +3169,33 @@ Status Scheduler::AddJobsAsync(std::span<JobSpec> specs) {
   constexpr std::size_t kChunk = 32;  // one moodycamel block
   std::array<QueuedCommand, kChunk> chunk;
   std::size_t filled = 0;
+  std::size_t queued = 0;  // jobs of the batch enqueued
   std::optional<Instant> now;
   std::optional<Instant> earliest;
   for (JobSpec& spec : specs) {
     const std::optional<Instant> first = FirstRun(m, spec, now);
     if (first && (!earliest || first->us < earliest->us)) earliest = first;
     FillEntry(m, chunk[filled++], spec, nullptr);
+    if (filled == kChunk && !m.commands.EnqueueBulk(chunk.data(), filled)) break;
     if (filled == kChunk) {
-      m.commands.EnqueueBulk(chunk.data(), filled);
+      queued += filled;
       filled = 0;
     }
   }
-  if (filled > 0) m.commands.EnqueueBulk(chunk.data(), filled);
+  if (filled > 0 && filled < kChunk && m.commands.EnqueueBulk(chunk.data(), filled)) {
+    queued += filled;
+    filled = 0;
+  }
   LeaveProducers(m);
-  WakeAfterAsync(m, earliest, false);
+  if (queued > 0) WakeAfterAsync(m, earliest, false);
+  if (filled > 0) {
+    // The queue could not grow: this chunk and the rest of the batch were not added.
+    for (std::size_t k = 0; k < filled; ++k) DropUnqueued(chunk[k]);
+    return Status::Format(StatusCode::kResourceExhausted,
+                          "job %zu of the batch: %s (the jobs before it were added, it and the "
+                          "rest were not)",
+                          queued, kQueueFull.data());
+  }
   return OkStatus();
 }
 

@@ -8,6 +8,15 @@
 // init, preallocated, bounded: the executors' queues), API calls come from arbitrary threads,
 // so this queue uses moodycamel's implicit per-thread producers; it is the only other includer
 // of concurrentqueue.h.
+//
+// Blocks come from a RegionArena of the queue's own (region_arena.h: huge-page regions, so a
+// burst of adds does not pay a page fault per 4 KB), through CommandQueueTraits: moodycamel's
+// allocator hooks are static, so the queue names its arena in a thread-local pointer for the
+// duration of each call that may allocate (the enqueues; construction allocates nothing). Every
+// allocation carries a 64-byte tag saying where it came from, so free() knows: arena memory is
+// released with the arena (after the queue, which it outlives), anything else goes back to the
+// heap. An enqueue that cannot get a block (the queue's memory limit is reached, or the OS refused
+// memory) returns false and enqueues nothing.
 #ifndef APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 #define APS_ENGINE_INTERNAL_COMMAND_QUEUE_H_
 
@@ -15,13 +24,40 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <iterator>
 #include <type_traits>
 #include <utility>
 
+#include "engine/internal/region_arena.h"
+
 namespace aps {
 
 struct Command;
+
+// The arena that CommandQueueTraits::malloc() allocates from on this thread (nullptr: the heap).
+inline thread_local RegionArena* t_command_arena = nullptr;
+
+struct CommandQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static constexpr std::size_t kTagBytes = RegionArena::kAlign;
+  static constexpr std::uintptr_t kFromHeap = 0x68656170;   // "heap"
+  static constexpr std::uintptr_t kFromArena = 0x6172656e;  // "aren"
+  static void* malloc(std::size_t size) {
+    RegionArena* const arena = t_command_arena;
+    char* const p = static_cast<char*>(arena != nullptr ? arena->Allocate(size + kTagBytes)
+                                                        : std::malloc(size + kTagBytes));
+    if (p == nullptr) return nullptr;
+    *reinterpret_cast<std::uintptr_t*>(p) = arena != nullptr ? kFromArena : kFromHeap;
+    return p + kTagBytes;
+  }
+  static void free(void* q) {
+    if (q == nullptr) return;
+    char* const p = static_cast<char*>(q) - kTagBytes;
+    if (*reinterpret_cast<std::uintptr_t*>(p) == kFromHeap) std::free(p);
+    // kFromArena: released with the arena.
+  }
+};
 
 template <typename T>
 class CommandQueue {
@@ -29,23 +65,31 @@ class CommandQueue {
   // At most this many spare heap commands are kept for reuse (about 450 bytes each).
   static constexpr std::size_t kMaxSpares = 1024;
 
-  // `initial_capacity`: elements the queue holds before it allocates (its first blocks are
-  // allocated, and written, here). Allocates; any thread (at init).
-  explicit CommandQueue(std::size_t initial_capacity = 0) : q_(initial_capacity) {}
+  // `limit_bytes`: the most memory the queue's blocks (and moodycamel's bookkeeping) may map
+  // (0: no limit); an enqueue needing more fails. Allocates nothing; any thread (at init).
+  explicit CommandQueue(std::size_t limit_bytes = 0) : arena_(limit_bytes), q_(0) {}
 
-  // Enqueue() — may allocate a block; never blocks; any thread.
-  void Enqueue(T&& c) { q_.enqueue(std::move(c)); }
+  // Enqueue() — false, and `c` untouched, when a block was needed and the OS refused the
+  // memory. May allocate a block (from the arena); never blocks; any thread.
+  [[nodiscard]] bool Enqueue(T&& c) {
+    ArenaScope scope(arena_);
+    return q_.enqueue(std::move(c));
+  }
   // EnqueueBulk() — moves items[0, n) in, in order, as one reservation of the producer's
-  // slots (one tail publication instead of n). May allocate blocks; never blocks; any thread.
-  void EnqueueBulk(T* items, std::size_t n) {
+  // slots (one tail publication instead of n); false, and nothing enqueued, when the blocks
+  // needed could not be had. May allocate blocks; never blocks; any thread.
+  [[nodiscard]] bool EnqueueBulk(T* items, std::size_t n) {
     static_assert(std::is_nothrow_move_constructible_v<T>,
                   "moodycamel copies instead of moving elements whose move may throw");
-    q_.enqueue_bulk(std::make_move_iterator(items), n);
+    ArenaScope scope(arena_);
+    return q_.enqueue_bulk(std::make_move_iterator(items), n);
   }
   // TryDequeueBulk() — up to n commands (moved into out[0, n)), in each producer's order.
   // Scheduler thread.
   std::size_t TryDequeueBulk(T* out, std::size_t n) { return q_.try_dequeue_bulk(out, n); }
   std::size_t SizeApprox() const { return q_.size_approx(); }
+  // Bytes of address space the queue's arena has mapped. Any thread.
+  std::size_t arena_bytes() const { return arena_.mapped_bytes(); }
 
   // Spare heap commands (AddJobAsync's fire-and-forget ones that do not travel whole),
   // recycled: the scheduler thread gives back a command it has applied (reset to its default
@@ -78,7 +122,20 @@ class CommandQueue {
   }
 
  private:
-  moodycamel::ConcurrentQueue<T> q_;  // blocks of 32 elements
+  // Names `arena` as this thread's allocation arena until the end of the scope (nests).
+  class ArenaScope {
+   public:
+    explicit ArenaScope(RegionArena& arena) : saved_(t_command_arena) { t_command_arena = &arena; }
+    ~ArenaScope() { t_command_arena = saved_; }
+    ArenaScope(const ArenaScope&) = delete;
+    ArenaScope& operator=(const ArenaScope&) = delete;
+
+   private:
+    RegionArena* const saved_;
+  };
+
+  RegionArena arena_;                                     // before q_: destroyed after it
+  moodycamel::ConcurrentQueue<T, CommandQueueTraits> q_;  // blocks of 32 elements
   moodycamel::ConcurrentQueue<Command*> spares_;
   std::atomic<std::size_t> spare_count_{0};
 };

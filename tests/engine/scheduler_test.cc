@@ -1644,6 +1644,78 @@ TEST_F(SchedulerHostIo, AddJobAsyncFromAnotherThreadDoesNotWaitForTheHost) {
             (std::vector<std::string>{"JOB_ADDED", "JOB_EXECUTED"}));
 }
 
+TEST_F(SchedulerHostIo, AFullCommandQueueRefusesCallsWithAnErrorAndLosesNothingQueued) {
+  SchedulerOptions o;
+  o.max_queued_bytes = 64 << 10;  // room for a few hundred queued adds
+  Make(std::move(o));
+  ASSERT_OK(s_->Start());
+  Flush();
+  // Calls from another thread queue up while the host (this thread) does not call RunDue().
+  const auto off_loop = [](const auto& f) { std::thread(f).join(); };
+  const auto spec_for = [this](int i) {
+    JobSpec spec = Spec("q" + std::to_string(i));
+    spec.fn = JobFunction::Bind([] {});
+    spec.next_run_time = NextRunTime::At(Instant{Now().us + 86'400'000'000LL});
+    return spec;
+  };
+  int accepted = 0;
+  Status refused, batch_st, commit_st;
+  Result<std::string> with_handle = std::string();
+  off_loop([&] {
+    for (; accepted < 100000; ++accepted) {
+      Result<std::string> r = s_->AddJobAsync(spec_for(accepted));
+      if (!r.ok()) {
+        refused = r.status();
+        break;
+      }
+    }
+    // The other ways in fail the same way while it is full.
+    std::vector<JobSpec> batch;
+    for (int i = 0; i < 40; ++i) batch.push_back(spec_for(200000 + i));
+    batch_st = s_->AddJobsAsync(batch);
+    CommitHandle committed;
+    with_handle = s_->AddJobAsync(spec_for(300000), &committed);
+    commit_st = committed.Wait();  // the handle says so too
+  });
+  ASSERT_EQ(refused.code(), StatusCode::kResourceExhausted) << "never refused";
+  EXPECT_NE(std::string(refused.message()).find("max_queued_bytes"), std::string::npos)
+      << refused.message();
+  EXPECT_GE(accepted, 32);  // at least one block of 32 fitted
+  EXPECT_EQ(batch_st.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(std::string(batch_st.message()).find("job 0 of the batch"), std::string::npos)
+      << batch_st.message();
+  EXPECT_EQ(with_handle.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(commit_st.code(), StatusCode::kResourceExhausted);
+  // A call that waits for its reply is refused at once, without waiting for the host.
+  std::promise<Result<std::string>> added;
+  std::future<Result<std::string>> f = added.get_future();
+  std::thread caller([&] { added.set_value(s_->AddJob(spec_for(400000))); });
+  const bool returned = f.wait_for(5s) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "AddJob() on a full queue waited for the host";
+  if (!returned) Flush();
+  caller.join();
+  EXPECT_EQ(f.get().status().code(), StatusCode::kResourceExhausted);
+  // Everything accepted is applied; nothing refused is.
+  Flush();
+  EXPECT_EQ(s_->job_count(), static_cast<std::size_t>(accepted));
+  EXPECT_TRUE(s_->GetJob("q0").has_value());
+  EXPECT_TRUE(s_->GetJob("q" + std::to_string(accepted - 1)).has_value());
+  EXPECT_FALSE(s_->GetJob("q" + std::to_string(accepted)).has_value());
+  EXPECT_FALSE(s_->GetJob("q200000").has_value());
+  EXPECT_FALSE(s_->GetJob("q300000").has_value());
+  EXPECT_FALSE(s_->GetJob("q400000").has_value());
+  // Drained blocks are reused: as many adds fit again.
+  int again = 0;
+  off_loop([&] {
+    for (; again < accepted; ++again) {
+      if (!s_->AddJobAsync(spec_for(500000 + again)).ok()) break;
+    }
+  });
+  EXPECT_EQ(again, accepted);
+  Flush();
+  EXPECT_EQ(s_->job_count(), static_cast<std::size_t>(accepted + again));
+}
+
 // =============================================================================================
 // Misfire grace and coalescing (spec A9, A10, E6 S01-S05)
 // =============================================================================================
