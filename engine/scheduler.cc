@@ -2884,12 +2884,18 @@ bool EnterProducers(Scheduler::Impl& m) {
 
 void LeaveProducers(Scheduler::Impl& m) { m.producers.fetch_sub(1, std::memory_order_seq_cst); }
 
-// The command queue could not grow (the OS refused memory): the call fails, nothing applied.
+// The command queue could not take a command (an async add past max_queued_bytes, or the OS
+// refused memory): the call fails, nothing applied. Calls that wait for their reply (Call())
+// are not held to the limit: a thread has at most one in the queue, so they cannot pile up,
+// and Shutdown(), Pause() and the rest keep working while async adds are refused.
 constexpr std::string_view kQueueFull =
     "the scheduler's command queue is full (SchedulerOptions::max_queued_bytes reached, or out "
     "of memory); nothing was changed: retry once the scheduler has caught up";
 Status QueueFullError() { return Status(StatusCode::kResourceExhausted, kQueueFull); }
-void FailUnqueued(Reply& r) { r.status = QueueFullError(); }
+void FailUnqueued(Command& c, Reply& r) {
+  r.status = QueueFullError();
+  if (c.commit) c.commit->Complete(r.status);  // a CommitHandle the caller holds says so too
+}
 
 // Runs `c` on the scheduler: directly when stopped (under the lock) or when called on the
 // scheduler thread, else through the queue, waiting for the reply.
@@ -2908,9 +2914,9 @@ void Call(Scheduler::Impl& m, Command& c) {
       } else {
         // Started meanwhile: go through the queue.
         (void)EnterProducers(m);  // under stopped_mu: it is running now
-        const bool queued = m.commands.Enqueue(QueuedCommand(&c));
+        const bool queued = m.commands.Enqueue(QueuedCommand(&c), /*unlimited=*/true);
         LeaveProducers(m);
-        if (!queued) return FailUnqueued(*waiting);
+        if (!queued) return FailUnqueued(c, *waiting);
         if (m.loop_waiter) m.loop_waiter->Wake();
       }
     }
@@ -2924,9 +2930,9 @@ void Call(Scheduler::Impl& m, Command& c) {
     m.ApplyOnLoop(c, *waiting, std::move(commit));
     return;
   }
-  const bool queued = m.commands.Enqueue(QueuedCommand(&c));
+  const bool queued = m.commands.Enqueue(QueuedCommand(&c), /*unlimited=*/true);
   LeaveProducers(m);
-  if (!queued) return FailUnqueued(*waiting);
+  if (!queued) return FailUnqueued(c, *waiting);
   m.loop_waiter->Wake();
   waiting->Wait();
 }
@@ -2941,7 +2947,10 @@ Status Scheduler::Shutdown(bool wait) {
   c.kind = Command::Kind::kShutdown;
   c.wait = wait;
   const bool on_loop = m.OnLoopThread();
+  Reply r;
+  c.reply = &r;
   Call(m, c);
+  if (!r.status.ok()) return r.status;  // not queued (out of memory): still running
   if (m.opts.mode == SchedulerMode::kHostDriven && on_loop) {
     if (wait) m.FinishBatches();
     m.FinishShutdown();
@@ -2959,8 +2968,10 @@ Status Scheduler::Pause() {
     return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
   Command c;
   c.kind = Command::Kind::kPause;
+  Reply r;
+  c.reply = &r;
   Call(*impl_, c);
-  return OkStatus();
+  return r.status;
 }
 
 Status Scheduler::Resume() {
@@ -2968,8 +2979,10 @@ Status Scheduler::Resume() {
     return Status(StatusCode::kFailedPrecondition, "Scheduler is not running");
   Command c;
   c.kind = Command::Kind::kResume;
+  Reply r;
+  c.reply = &r;
   Call(*impl_, c);
-  return OkStatus();
+  return r.status;
 }
 
 void Scheduler::Wakeup() {

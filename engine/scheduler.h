@@ -117,10 +117,11 @@ struct SchedulerOptions {
   // (268,435,456); 0 = grow as jobs are added (the default). The reservation is never given
   // back while the scheduler lives, like the room that jobs added without it leave behind.
   std::size_t reserve_jobs = 0;
-  // The most memory (bytes of address space) that commands queued for the scheduler thread may
-  // hold: async adds (~150 bytes each, in blocks of 32) and calls from other threads waiting to
-  // be applied. When it is reached, AddJobAsync(), AddJobsAsync() and calls from other threads
-  // return kResourceExhausted and change nothing (nothing queued is lost); room comes back as
+  // The most memory (bytes of address space) that async adds queued for the scheduler thread
+  // may hold (~150 bytes each, in blocks of 32). When it is reached, AddJobAsync() and
+  // AddJobsAsync() return kResourceExhausted and change nothing (nothing queued is lost); calls
+  // that wait for their reply (AddJob(), Pause(), Shutdown(), ...) are not held to it, since a
+  // thread has at most one of those queued. Room comes back as
   // the loop drains the queue, whose blocks are reused, never returned, while the scheduler
   // lives. 0 = no limit (the default): a producer outrunning the loop grows the queue until
   // memory runs out. Counted in whole regions of 64 KiB to 4 MiB, so a limit of a few KiB

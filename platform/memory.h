@@ -38,6 +38,12 @@ void UnmapRegion(void* p, std::size_t bytes) noexcept;
 // them: benchmarks that report heap use add this). Never allocates, never blocks; any thread.
 std::size_t MappedBytes() noexcept;
 
+namespace memory_internal {
+// What the ports call to keep MappedBytes() (platform/memory_count.cc) right.
+void CountMapped(std::size_t bytes) noexcept;
+void CountUnmapped(std::size_t bytes) noexcept;
+}  // namespace memory_internal
+
 }  // namespace aps::platform
 
 #endif  // APS_PLATFORM_MEMORY_H_

@@ -36,8 +36,10 @@ namespace aps {
 
 struct Command;
 
-// The arena that CommandQueueTraits::malloc() allocates from on this thread (nullptr: the heap).
+// The arena that CommandQueueTraits::malloc() allocates from on this thread (nullptr: the
+// heap), and whether its limit applies.
 inline thread_local RegionArena* t_command_arena = nullptr;
+inline thread_local bool t_command_unlimited = false;
 
 struct CommandQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t kTagBytes = RegionArena::kAlign;
@@ -45,8 +47,9 @@ struct CommandQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::uintptr_t kFromArena = 0x6172656e;  // "aren"
   static void* malloc(std::size_t size) {
     RegionArena* const arena = t_command_arena;
-    char* const p = static_cast<char*>(arena != nullptr ? arena->Allocate(size + kTagBytes)
-                                                        : std::malloc(size + kTagBytes));
+    char* const p =
+        static_cast<char*>(arena != nullptr ? arena->Allocate(size + kTagBytes, t_command_unlimited)
+                                            : std::malloc(size + kTagBytes));
     if (p == nullptr) return nullptr;
     *reinterpret_cast<std::uintptr_t*>(p) = arena != nullptr ? kFromArena : kFromHeap;
     return p + kTagBytes;
@@ -69,10 +72,11 @@ class CommandQueue {
   // (0: no limit); an enqueue needing more fails. Allocates nothing; any thread (at init).
   explicit CommandQueue(std::size_t limit_bytes = 0) : arena_(limit_bytes), q_(0) {}
 
-  // Enqueue() — false, and `c` untouched, when a block was needed and the OS refused the
+  // Enqueue() — false, and `c` untouched, when a block was needed and the limit (unless
+  // `unlimited`: for calls that wait for their reply, so cannot pile up) or the OS refused the
   // memory. May allocate a block (from the arena); never blocks; any thread.
-  [[nodiscard]] bool Enqueue(T&& c) {
-    ArenaScope scope(arena_);
+  [[nodiscard]] bool Enqueue(T&& c, bool unlimited = false) {
+    ArenaScope scope(arena_, unlimited);
     return q_.enqueue(std::move(c));
   }
   // EnqueueBulk() — moves items[0, n) in, in order, as one reservation of the producer's
@@ -81,7 +85,7 @@ class CommandQueue {
   [[nodiscard]] bool EnqueueBulk(T* items, std::size_t n) {
     static_assert(std::is_nothrow_move_constructible_v<T>,
                   "moodycamel copies instead of moving elements whose move may throw");
-    ArenaScope scope(arena_);
+    ArenaScope scope(arena_, false);
     return q_.enqueue_bulk(std::make_move_iterator(items), n);
   }
   // TryDequeueBulk() — up to n commands (moved into out[0, n)), in each producer's order.
@@ -125,13 +129,21 @@ class CommandQueue {
   // Names `arena` as this thread's allocation arena until the end of the scope (nests).
   class ArenaScope {
    public:
-    explicit ArenaScope(RegionArena& arena) : saved_(t_command_arena) { t_command_arena = &arena; }
-    ~ArenaScope() { t_command_arena = saved_; }
+    ArenaScope(RegionArena& arena, bool unlimited)
+        : saved_(t_command_arena), saved_unlimited_(t_command_unlimited) {
+      t_command_arena = &arena;
+      t_command_unlimited = unlimited;
+    }
+    ~ArenaScope() {
+      t_command_arena = saved_;
+      t_command_unlimited = saved_unlimited_;
+    }
     ArenaScope(const ArenaScope&) = delete;
     ArenaScope& operator=(const ArenaScope&) = delete;
 
    private:
     RegionArena* const saved_;
+    const bool saved_unlimited_;
   };
 
   RegionArena arena_;                                     // before q_: destroyed after it

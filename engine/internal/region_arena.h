@@ -63,7 +63,8 @@ class RegionArena {
   // when a new region is needed and the limit or the OS refuses it. Allocates a region (a system
   // call and its small descriptor) about once per region's worth; never blocks otherwise;
   // lock-free, any thread.
-  void* Allocate(std::size_t n) noexcept {
+  // With `ignore_limit`, the limit does not apply (for allocations that cannot pile up).
+  void* Allocate(std::size_t n, bool ignore_limit = false) noexcept {
     n = RoundUp(std::max<std::size_t>(n, 1), kAlign);
     Region* r = current_.load(std::memory_order_acquire);
     for (;;) {
@@ -79,7 +80,7 @@ class RegionArena {
           r == nullptr ? kFirstRegionBytes : std::min(2 * r->bytes, kMaxRegionBytes);
       const std::size_t need = RoundUp(n, std::size_t{4096});
       std::size_t bytes = std::max(grown, need);
-      if (limit_ != 0) {
+      if (limit_ != 0 && !ignore_limit) {
         // Relaxed: the limit may be overshot by regions mapped at the same moment and then
         // dropped (the compare-and-swap below), never by regions kept.
         const std::size_t mapped = mapped_.load(std::memory_order_relaxed);

@@ -3,16 +3,11 @@
 // huge pages in "madvise" mode (the common default) each 2 MiB is one first-touch fault.
 #include <sys/mman.h>
 
-#include <atomic>
 #include <cstdint>
 
 #include "platform/memory.h"
 
 namespace aps::platform {
-namespace {
-std::atomic<std::size_t> g_mapped{0};
-}  // namespace
-
 void* MapRegion(std::size_t bytes) noexcept {
   if (bytes == 0) return nullptr;
   const bool huge = bytes >= kHugeRegionBytes;
@@ -31,16 +26,14 @@ void* MapRegion(std::size_t bytes) noexcept {
     // Advice only: without THP the region keeps ordinary pages.
     (void)madvise(p, bytes, MADV_HUGEPAGE);
   }
-  g_mapped.fetch_add(bytes, std::memory_order_relaxed);  // relaxed: a statistic
+  memory_internal::CountMapped(bytes);
   return p;
 }
 
 void UnmapRegion(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   munmap(p, bytes);
-  g_mapped.fetch_sub(bytes, std::memory_order_relaxed);
+  memory_internal::CountUnmapped(bytes);
 }
-
-std::size_t MappedBytes() noexcept { return g_mapped.load(std::memory_order_relaxed); }
 
 }  // namespace aps::platform
