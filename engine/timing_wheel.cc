@@ -117,12 +117,14 @@
 // 4 B of link. Fixed part: 451 list heads of 16 B and clean marks of 8 B (11 KB), 7 bitmap words,
 // and the chunk pool's reserve of one part-filled chunk per list (a list's entries need ceil(k /
 // chunk) chunks) plus 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults.
-// Reserve() writes (zero-fills) the pools it allocates, so all of it is resident from then on
-// and no later call takes a first-touch page fault: on the development VM a fault costs ~10 µs
-// per 4 KB page, and a million inserts into a wheel whose pools were merely allocated took
-// 88-120 ns each instead of 9 (docs/scheduler.md, "Seventh pass"). The price is residency: a
-// wheel holds its whole capacity in RAM (the scheduler's starts at 1024 timers: ~140 KB). A
-// small target wants kEntriesPerChunk = 4 (29 KB of reserve) or fewer levels. Only the
+// Reserve() maps each pool as its own OS region (engine/internal/mapped_array.h: zeroed by the
+// kernel, huge pages offered from 2 MiB, made resident in one system call), so all of it is
+// resident from then on and no later call takes a first-touch page fault: on the development VM
+// a fault costs ~10 µs per 4 KB page, and a million inserts into a wheel whose pools were merely
+// allocated took 88-120 ns each instead of 9 (docs/scheduler.md, "Seventh pass"). Growth maps
+// the doubled pools and copies the used part (docs/scheduler.md, "Eleventh pass"). The price is
+// residency: a wheel holds its whole capacity in RAM (the scheduler's starts at 1024 timers: ~140
+// KB). A small target wants kEntriesPerChunk = 4 (29 KB of reserve) or fewer levels. Only the
 // constructor, Reserve() and Insert() allocate.
 #include "engine/timing_wheel.h"
 

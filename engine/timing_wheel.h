@@ -36,6 +36,7 @@
 #include <type_traits>
 
 #include "engine/check.h"
+#include "engine/internal/mapped_array.h"
 #include "engine/status.h"
 
 namespace aps {
@@ -145,16 +146,17 @@ class TimingWheel {
       return Status(StatusCode::kResourceExhausted, "timing wheel: capacity above kMaxCapacity");
     }
     const std::uint32_t chunks = ChunksFor(std::uint64_t{capacity} + StaleAllowance(capacity));
-    // Value-initialized, so written here: their pages are resident from now on, and Insert()
-    // and AdvanceTo() never take a first-touch page fault (a kernel trap per 4 KB page, ~10 µs
-    // on a VM — it was most of the cost of a million inserts into a fresh wheel).
-    std::unique_ptr<Node[]> grown(new (std::nothrow) Node[capacity]());
-    std::unique_ptr<std::uint32_t[]> grown_free(new (std::nothrow) std::uint32_t[capacity]());
-    std::unique_ptr<Entry[]> grown_entries(new (std::nothrow)
-                                               Entry[std::size_t{chunks} * kEntriesPerChunk]());
-    std::unique_ptr<std::uint32_t[]> grown_next(new (std::nothrow) std::uint32_t[chunks]());
-    if (grown == nullptr || grown_free == nullptr || grown_entries == nullptr ||
-        grown_next == nullptr) {
+    // Fresh OS regions, zeroed and made resident here in one system call each (MappedArray):
+    // Insert() and AdvanceTo() never take a first-touch page fault (a kernel trap per 4 KB
+    // page, ~10 µs on a VM — it was most of the cost of a million inserts into a fresh wheel),
+    // and the zero-fill is the kernel's, without a pass of our own.
+    engine_internal::MappedArray<Node> grown;
+    engine_internal::MappedArray<std::uint32_t> grown_free;
+    engine_internal::MappedArray<Entry> grown_entries;
+    engine_internal::MappedArray<std::uint32_t> grown_next;
+    if (!grown.Allocate(capacity) || !grown_free.Allocate(capacity) ||
+        !grown_entries.Allocate(std::size_t{chunks} * kEntriesPerChunk) ||
+        !grown_next.Allocate(chunks)) {
       return Status(StatusCode::kResourceExhausted, "timing wheel: pool allocation failed");
     }
     if (used_ > 0) {
@@ -408,8 +410,8 @@ class TimingWheel {
   // A pool node: 16 bytes with the default traits, 12 with a 32-bit payload. One struct, so
   // that firing an entry (liveness check, payload, generation bump) misses cache once per
   // entry, not once per array; Cancel() and IsPending() touch the same line. The deadline
-  // lives in the node's entry only (an entry is the node's one live filing). Trivial, so
-  // Reserve() zero-fills the pool in one pass.
+  // lives in the node's entry only (an entry is the node's one live filing). Trivial, and
+  // all-zero is a free node, so the pool is a MappedArray (zeroed by the OS).
   struct Node {
     Payload payload;
     std::uint32_t filing;      // bumped whenever the node's entry changes or goes
@@ -472,7 +474,10 @@ class TimingWheel {
         static_cast<UTick>(static_cast<UTick>(t) & static_cast<UTick>(~LowMask(kWheelBits))));
   }
 
-  Entry* Chunk(std::uint32_t c) const noexcept {
+  Entry* Chunk(std::uint32_t c) noexcept {
+    return entries_.get() + std::size_t{c} * kEntriesPerChunk;
+  }
+  const Entry* Chunk(std::uint32_t c) const noexcept {
     return entries_.get() + std::size_t{c} * kEntriesPerChunk;
   }
   bool Live(const Entry& e) const noexcept { return nodes_[e.node].filing == e.filing; }
@@ -907,20 +912,20 @@ class TimingWheel {
   // - Within one list, entries with equal deadlines are in filing order.
   // - Chunks in use <= ChunksFor(entry_count_) <= chunk_capacity_.
   Tick now_;
-  std::unique_ptr<Node[]> nodes_;
+  engine_internal::MappedArray<Node> nodes_;
   std::uint32_t capacity_ = 0;  // nodes_ has this many elements
   std::uint32_t used_ = 0;      // nodes [0, used_) have been handed out at least once
   // free_[0, free_count_) are the freed nodes below used_, most recently freed last. An index
   // stack rather than a list through the nodes: popping it does not wait for a cache miss on
   // the node, so a run of inserts overlaps its misses (4 bytes per node).
-  std::unique_ptr<std::uint32_t[]> free_;
+  engine_internal::MappedArray<std::uint32_t> free_;
   std::uint32_t free_count_ = 0;
   std::size_t size_ = 0;  // pending nodes
   // The chunk pool: chunk c is entries_[c * kEntriesPerChunk, +kEntriesPerChunk), and
   // chunk_next_[c] its successor in its list (or in the free chain from free_chunk_).
   // Chunks [0, chunks_used_) have been handed out at least once.
-  std::unique_ptr<Entry[]> entries_;
-  std::unique_ptr<std::uint32_t[]> chunk_next_;
+  engine_internal::MappedArray<Entry> entries_;
+  engine_internal::MappedArray<std::uint32_t> chunk_next_;
   std::uint32_t chunk_capacity_ = 0;
   std::uint32_t chunks_used_ = 0;
   std::uint32_t free_chunk_ = kNil;

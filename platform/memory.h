@@ -30,6 +30,14 @@ inline constexpr std::size_t kHugeRegionBytes = std::size_t{2} << 20;
 // written. Allocates (a system call); never blocks otherwise; any thread.
 void* MapRegion(std::size_t bytes) noexcept;
 
+// PopulateRegion() — makes [p, p + bytes) of a MapRegion() region resident and writable now, so
+// that later writes take no first-touch fault. Linux: one madvise(MADV_POPULATE_WRITE), which
+// the kernel serves in a loop without a trap per page (Linux 5.14+; on older kernels, one
+// write per page instead). Bare metal: nothing to do (calloc'd RAM is resident). For memory
+// written soon and in full (pools a hot path must not fault in). Never blocks otherwise; any
+// thread.
+void PopulateRegion(void* p, std::size_t bytes) noexcept;
+
 // UnmapRegion() — returns a region from MapRegion() with the same `bytes`. nullptr is ignored.
 // Never blocks otherwise; any thread.
 void UnmapRegion(void* p, std::size_t bytes) noexcept;

@@ -40,6 +40,9 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/check.h"
+#include "engine/internal/mapped_array.h"
+
 namespace aps::engine_internal {
 
 // A fast 64-bit hash of short strings (ids are typically 8–40 bytes): 8 bytes per step with a
@@ -73,7 +76,7 @@ class IdIndex {
 
   std::size_t size() const noexcept { return size_; }
   std::size_t bucket_count() const noexcept { return buckets_.size(); }
-  std::size_t memory_bytes() const noexcept { return buckets_.capacity() * sizeof(std::uint64_t); }
+  std::size_t memory_bytes() const noexcept { return buckets_.bytes(); }
 
   // Find() — the slot of `id`, or nullopt. KeyOf: std::string_view(std::uint32_t slot).
   template <typename KeyOf>
@@ -91,8 +94,9 @@ class IdIndex {
   }
 
   // Insert() — maps `id` (not present: check with Find() first) to `slot` (<= kMaxSlot).
-  // Allocates when it grows (like every std container in the engine, running out of memory
-  // there ends the process). key_of is not called (kept for a uniform interface).
+  // Allocates when it grows (a fresh OS region, resident at once; when the OS refuses it, the
+  // process ends with a message, as for every std container in the engine). key_of is not
+  // called (kept for a uniform interface).
   template <typename KeyOf>
   void Insert(std::string_view id, std::uint32_t slot, const KeyOf& /*key_of*/) {
     if ((size_ + 1) * 4 > buckets_.size() * 3) Rehash(buckets_.empty() ? 16 : buckets_.size() * 2);
@@ -204,16 +208,17 @@ class IdIndex {
 
   // Moves every entry into n buckets (a power of two, more than 4/3 of size_).
   void Rehash(std::size_t n) {
-    std::vector<std::uint64_t> old;
-    old.swap(buckets_);
-    buckets_.assign(n, std::uint64_t{0});
+    MappedArray<std::uint64_t> old = std::move(buckets_);
+    // A fresh region, zeroed and resident at once: no page faults while the index fills up,
+    // which they dominated on the development VM (docs/scheduler.md, "Eleventh pass").
+    APS_CHECK(buckets_.Allocate(n) && "id index: the OS refused memory for the buckets");
     mask_ = n - 1;
     for (std::uint64_t b : old) {
       if (b != 0) Place(b);
     }
   }
 
-  std::vector<std::uint64_t> buckets_;
+  MappedArray<std::uint64_t> buckets_;  // fresh regions: see Rehash()
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };

@@ -11,6 +11,8 @@ void* MapRegion(std::size_t bytes) noexcept {
   return p;
 }
 
+void PopulateRegion(void*, std::size_t) noexcept {}
+
 void UnmapRegion(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   std::free(p);

@@ -30,6 +30,17 @@ void* MapRegion(std::size_t bytes) noexcept {
   return p;
 }
 
+void PopulateRegion(void* p, std::size_t bytes) noexcept {
+  if (p == nullptr || bytes == 0) return;
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  // Older kernel (EINVAL): write each page. Rewriting a byte with its own value keeps the
+  // region's contents.
+  volatile char* const c = static_cast<volatile char*>(p);
+  for (std::size_t off = 0; off < bytes; off += 4096) c[off] = c[off];
+}
+
 void UnmapRegion(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   munmap(p, bytes);

@@ -1,5 +1,6 @@
-// RegionArena (engine/internal/region_arena.h) and platform::MapRegion(): alignment, zeroed
-// memory, no overlap between allocations made concurrently, the limit, and the accounting.
+// RegionArena (engine/internal/region_arena.h), MappedArray (engine/internal/mapped_array.h) and
+// platform::MapRegion()/PopulateRegion(): alignment, zeroed memory, residency, no overlap
+// between allocations made concurrently, the limit, and the accounting.
 #include "engine/internal/region_arena.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "engine/internal/mapped_array.h"
 #include "platform/memory.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace aps {
 namespace {
@@ -34,6 +41,63 @@ TEST(MapRegion, GivesZeroedMemoryAlignedToTheHugePageSizeForBigRegionsAndCountsI
   }
   EXPECT_EQ(platform::MapRegion(0), nullptr);
   platform::UnmapRegion(nullptr, 123);  // ignored
+}
+
+#if defined(__linux__)
+// How many of the region's pages are resident (mincore(2)).
+std::size_t ResidentPages(void* p, std::size_t bytes) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> v((bytes + page - 1) / page);
+  EXPECT_EQ(mincore(p, bytes, v.data()), 0);
+  return static_cast<std::size_t>(
+      std::count_if(v.begin(), v.end(), [](unsigned char c) { return (c & 1) != 0; }));
+}
+
+TEST(PopulateRegion, MakesEveryPageResidentAndKeepsTheContents) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = 64 * page + 100;
+  auto* p = static_cast<unsigned char*>(platform::MapRegion(bytes));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ResidentPages(p, bytes), 0u);  // a fresh mapping: nothing written yet
+  p[3 * page + 7] = 0x5a;
+  platform::PopulateRegion(p, bytes);
+  EXPECT_EQ(ResidentPages(p, bytes), 65u);
+  EXPECT_EQ(p[3 * page + 7], 0x5a);
+  EXPECT_EQ(std::count(p, p + bytes, 0), static_cast<std::ptrdiff_t>(bytes - 1));
+  platform::UnmapRegion(p, bytes);
+}
+#endif
+
+TEST(MappedArray, AllocatesZeroedResidentElementsMovesAndReleases) {
+  struct Pod {
+    std::uint64_t a;
+    std::uint32_t b;
+  };
+  const std::size_t before = platform::MappedBytes();
+  engine_internal::MappedArray<Pod> a;
+  EXPECT_TRUE(a.empty());
+  ASSERT_TRUE(a.Allocate(100000));
+  EXPECT_EQ(a.size(), 100000u);
+  EXPECT_EQ(a.bytes(), 100000 * sizeof(Pod));
+  EXPECT_EQ(platform::MappedBytes(), before + a.bytes());
+#if defined(__linux__)  // checked before anything reads it (a read maps the zero page)
+  EXPECT_EQ(ResidentPages(a.data(), a.bytes()),
+            (a.bytes() + static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) - 1) /
+                static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+#endif
+  EXPECT_TRUE(std::all_of(a.begin(), a.end(), [](const Pod& x) { return x.a == 0 && x.b == 0; }));
+  a[99999].b = 7;
+  engine_internal::MappedArray<Pod> b = std::move(a);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(b[99999].b, 7u);
+  ASSERT_TRUE(b.Allocate(10));  // releases the old region first
+  EXPECT_EQ(platform::MappedBytes(), before + 10 * sizeof(Pod));
+  EXPECT_EQ(b[9].b, 0u);
+  ASSERT_TRUE(b.Allocate(0));
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(platform::MappedBytes(), before);
+  EXPECT_FALSE(b.Allocate(static_cast<std::size_t>(-1) / 4));  // too large: refused, still empty
+  EXPECT_TRUE(b.empty());
 }
 
 TEST(RegionArena, AllocationsAreAlignedZeroedAndDisjointAndRegionsGrow) {
