@@ -628,6 +628,20 @@ struct Scheduler::Impl {
   static std::uint32_t SlotOfKey(std::uint64_t key) {
     return static_cast<std::uint32_t>(key >> 32);
   }
+  // A key whose generation half is kSlotsCurrentJob names "the job slot `slot` holds when the key
+  // is used", as a fired wheel slot does (generations skip this value). `blocked` holds such keys
+  // for fired slots that a full executor left over, so that blocking the rest of a burst does
+  // not read each of its records only to build a key (a cache miss per job: a seventh of a
+  // million-job burst drain). Resolve() turns one into the ordinary key.
+  static constexpr std::uint32_t kSlotsCurrentJob = 0xFFFFFFFFu;
+  static std::uint64_t SlotsCurrentJobKey(std::uint32_t slot) {
+    return (std::uint64_t{slot} << 32) | kSlotsCurrentJob;
+  }
+  std::uint64_t Resolve(std::uint64_t key) {
+    if (static_cast<std::uint32_t>(key) != kSlotsCurrentJob) return key;
+    const std::uint32_t slot = SlotOfKey(key);
+    return slot < table.records() ? KeyOf(slot, table[slot]) : key;  // (ByKey(key) is nullptr)
+  }
   // The record of `key`, live or zombie; nullptr once it was freed (or reused).
   Job* RecordByKey(std::uint64_t key) {
     const std::uint32_t slot = SlotOfKey(key);
@@ -672,7 +686,7 @@ struct Scheduler::Impl {
     Job& j = table[slot];
     ReleasePolicy(j);
     j.Clear();
-    ++j.generation;
+    if (++j.generation == kSlotsCurrentJob) j.generation = 0;  // never kSlotsCurrentJob
     free_slots.push_back(slot);
   }
   // Removes a live job from the index and the wheel; the record is freed, or kept as a zombie
@@ -2257,7 +2271,7 @@ struct Scheduler::Impl {
     // rest of this iteration's due jobs wait too (no retry storm), after the earlier ones.
     while (blocked_head < blocked.size() && !executor_full) {
       PrefetchDue(blocked, blocked_head);
-      const std::uint64_t key = blocked[blocked_head++];
+      const std::uint64_t key = Resolve(blocked[blocked_head++]);
       const std::size_t before = blocked.size();
       ProcessDueJob(key, now);
       if (blocked.size() < blocked_head) {  // an inline job reset the scheduler's state
@@ -2287,6 +2301,9 @@ struct Scheduler::Impl {
   static std::uint32_t DueSlot(std::uint32_t slot) { return slot; }
   static std::uint64_t DueKey(std::uint64_t key) { return key; }
   std::uint64_t DueKey(std::uint32_t slot) { return KeyOf(slot, table[slot]); }
+  // What `blocked` keeps of an item: fired slots stay "the slot's job" (see kSlotsCurrentJob).
+  static std::uint64_t BlockedKey(std::uint64_t key) { return key; }
+  static std::uint64_t BlockedKey(std::uint32_t slot) { return SlotsCurrentJobKey(slot); }
 
   // Examines each job of `list` (which may grow meanwhile), then empties it. Once an executor
   // is full the rest wait in `blocked`.
@@ -2294,7 +2311,7 @@ struct Scheduler::Impl {
   void ProcessDueList(std::vector<T>& list, Instant now) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (executor_full) {
-        blocked.push_back(DueKey(list[i]));
+        blocked.push_back(BlockedKey(list[i]));
         continue;
       }
       PrefetchDue(list, i);

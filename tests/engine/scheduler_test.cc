@@ -2087,6 +2087,50 @@ TEST_F(SchedulerMaxInstances, DueRunsBeyondMaxOutstandingRunsWaitInOrderWithoutS
   EXPECT_EQ(s_->job_count(), 0u);
 }
 
+// Fired jobs left over by a full executor wait as "whatever job the record holds" (so that
+// blocking a burst reads no records): a waiting job removed and its record reused by a new job
+// must not run, the new job runs once if it is due and not before its time if it is not.
+TEST_F(SchedulerMaxInstances, AWaitingJobRemovedAndItsRecordReusedNeverRunsAndTheNewJobRunsOnTime) {
+  SchedulerOptions o;
+  o.max_outstanding_runs = 1;
+  Make(o);
+  auto held = std::make_unique<HeldExecutor>(clock_);
+  held_ = held.get();
+  ASSERT_OK(s_->AddExecutor("held", std::move(held)));
+  ASSERT_OK(s_->Start());
+  for (const char* id : {"a", "b", "c"}) {
+    JobSpec spec;
+    spec.next_run_time = NextRunTime::At(T(5));
+    AddHeld(id, "date(run_date='2024-01-01 00:00:05')", std::move(spec));
+  }
+  RunUntil(T(5));
+  ASSERT_EQ(held_->held(), 1u);  // a runs; b and c wait for room
+  ASSERT_OK(s_->RemoveJob("b"));
+  ASSERT_OK(s_->RemoveJob("c"));
+  JobSpec due_now;
+  due_now.next_run_time = NextRunTime::At(T(5));
+  AddHeld("d", "date(run_date='2024-01-01 00:00:05')", std::move(due_now));  // due already
+  JobSpec later;
+  later.next_run_time = NextRunTime::At(T(50));
+  AddHeld("e", "date(run_date='2024-01-01 00:00:50')", std::move(later));
+  for (int i = 0; i < 3 && held_->held() > 0; ++i) {
+    held_->RunNext();
+    RunUntil(T(6 + i));
+  }
+  EXPECT_EQ(held_->held(), 0u);
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "a"), 1u);
+  EXPECT_EQ(events_.Count(kEventJobSubmitted, "b") + events_.Count(kEventJobSubmitted, "c"), 0u);
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "d"), 1u);
+  EXPECT_EQ(events_.Count(kEventJobSubmitted, "e"), 0u);  // not before 00:00:50
+  RunUntil(T(50));
+  ASSERT_EQ(held_->held(), 1u);
+  held_->RunNext();
+  RunUntil(T(51));
+  EXPECT_EQ(events_.RunTimes(kEventJobExecuted, "e"), (std::vector<Instant>{T(50)}));
+  EXPECT_EQ(events_.Count(kEventJobExecuted, "d"), 1u);
+  EXPECT_EQ(s_->job_count(), 0u);
+}
+
 TEST_F(SchedulerMaxInstances, ShutdownWithWaitFinishesABatchInProgress) {
   auto pool = std::make_unique<ThreadPoolExecutor>(1, 16, clock_);
   ASSERT_OK(s_->AddExecutor("pool", std::move(pool)));
