@@ -32,10 +32,11 @@ void* MapRegion(std::size_t bytes) noexcept;
 
 // PopulateRegion() — makes [p, p + bytes) of a MapRegion() region resident and writable now, so
 // that later writes take no first-touch fault. Linux: one madvise(MADV_POPULATE_WRITE), which
-// the kernel serves in a loop without a trap per page (Linux 5.14+; on older kernels, one
-// write per page instead). Bare metal: nothing to do (calloc'd RAM is resident). For memory
-// written soon and in full (pools a hot path must not fault in). Never blocks otherwise; any
-// thread.
+// the kernel serves in a loop without a trap per page (Linux 5.14+), then one write per 4 KB
+// page from user space (under a shadow-paging hypervisor the first user access to a page traps
+// even when the kernel has mapped it). Bare metal: nothing to do (calloc'd RAM is resident). For
+// memory written soon and in full (pools a hot path must not fault in). Never blocks otherwise;
+// any thread, on memory no other thread uses yet.
 void PopulateRegion(void* p, std::size_t bytes) noexcept;
 
 // UnmapRegion() — returns a region from MapRegion() with the same `bytes`. nullptr is ignored.
