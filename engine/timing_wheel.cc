@@ -118,7 +118,7 @@
 // and the chunk pool's reserve of one part-filled chunk per list (a list's entries need ceil(k /
 // chunk) chunks) plus 3 for lists being rebuilt: 454 chunks of 256 B = 116 KB with the defaults.
 // Reserve() maps each pool as its own OS region (engine/internal/mapped_array.h: zeroed by the
-// kernel, huge pages offered from 2 MiB, made resident in one system call), so all of it is
+// kernel, huge pages offered from 2 MiB, made resident at once), so all of it is
 // resident from then on and no later call takes a first-touch page fault: on the development VM
 // a fault costs ~10 µs per 4 KB page, and a million inserts into a wheel whose pools were merely
 // allocated took 88-120 ns each instead of 9 (docs/scheduler.md, "Seventh pass"). Growth maps

@@ -146,7 +146,7 @@ class TimingWheel {
       return Status(StatusCode::kResourceExhausted, "timing wheel: capacity above kMaxCapacity");
     }
     const std::uint32_t chunks = ChunksFor(std::uint64_t{capacity} + StaleAllowance(capacity));
-    // Fresh OS regions, zeroed and made resident here in one system call each (MappedArray):
+    // Fresh OS regions, zeroed and made resident here (MappedArray):
     // Insert() and AdvanceTo() never take a first-touch page fault (a kernel trap per 4 KB
     // page, ~10 µs on a VM — it was most of the cost of a million inserts into a fresh wheel),
     // and the zero-fill is the kernel's, without a pass of our own.
