@@ -1899,6 +1899,22 @@ class SchedulerMaxInstances : public HostDriven {
     spec.executor = "held";
     return Add(JobFunction::Bind([this] { runs_.push_back(Now()); }), trigger, std::move(spec));
   }
+  // A started scheduler with max_outstanding_runs = 1 and date jobs "a", "b", "c" due at
+  // 00:00:05 on the held executor.
+  void StartWithRoomForOneRunAndThreeJobsDueAt5() {
+    SchedulerOptions o;
+    o.max_outstanding_runs = 1;
+    Make(o);
+    auto held = std::make_unique<HeldExecutor>(clock_);
+    held_ = held.get();
+    ASSERT_OK(s_->AddExecutor("held", std::move(held)));
+    ASSERT_OK(s_->Start());
+    for (const char* id : {"a", "b", "c"}) {
+      JobSpec spec;
+      spec.next_run_time = NextRunTime::At(T(5));
+      AddHeld(id, "date(run_date='2024-01-01 00:00:05')", std::move(spec));
+    }
+  }
   HeldExecutor* held_ = nullptr;  // owned by s_
   std::vector<Instant> runs_;     // wall time of each run
 };
@@ -2057,18 +2073,7 @@ TEST_F(SchedulerMaxInstances, ABatchOfMissedRunsIsOneInstanceRunInOrder) {
 }
 
 TEST_F(SchedulerMaxInstances, DueRunsBeyondMaxOutstandingRunsWaitInOrderWithoutSpinning) {
-  SchedulerOptions o;
-  o.max_outstanding_runs = 1;
-  Make(o);
-  auto held = std::make_unique<HeldExecutor>(clock_);
-  held_ = held.get();
-  ASSERT_OK(s_->AddExecutor("held", std::move(held)));
-  ASSERT_OK(s_->Start());
-  for (const char* id : {"a", "b", "c"}) {
-    JobSpec spec;
-    spec.next_run_time = NextRunTime::At(T(5));
-    AddHeld(id, "date(run_date='2024-01-01 00:00:05')", std::move(spec));
-  }
+  ASSERT_NO_FATAL_FAILURE(StartWithRoomForOneRunAndThreeJobsDueAt5());
   // One run is outstanding; the other two wait for its completion. A host following
   // NextDeadline() is not asked to call RunDue() again until something can progress (the
   // completion's wake-up): RunUntil() reports a livelock otherwise.
@@ -2091,18 +2096,7 @@ TEST_F(SchedulerMaxInstances, DueRunsBeyondMaxOutstandingRunsWaitInOrderWithoutS
 // blocking a burst reads no records): a waiting job removed and its record reused by a new job
 // must not run, the new job runs once if it is due and not before its time if it is not.
 TEST_F(SchedulerMaxInstances, AWaitingJobRemovedAndItsRecordReusedNeverRunsAndTheNewJobRunsOnTime) {
-  SchedulerOptions o;
-  o.max_outstanding_runs = 1;
-  Make(o);
-  auto held = std::make_unique<HeldExecutor>(clock_);
-  held_ = held.get();
-  ASSERT_OK(s_->AddExecutor("held", std::move(held)));
-  ASSERT_OK(s_->Start());
-  for (const char* id : {"a", "b", "c"}) {
-    JobSpec spec;
-    spec.next_run_time = NextRunTime::At(T(5));
-    AddHeld(id, "date(run_date='2024-01-01 00:00:05')", std::move(spec));
-  }
+  ASSERT_NO_FATAL_FAILURE(StartWithRoomForOneRunAndThreeJobsDueAt5());
   RunUntil(T(5));
   ASSERT_EQ(held_->held(), 1u);  // a runs; b and c wait for room
   ASSERT_OK(s_->RemoveJob("b"));
