@@ -149,7 +149,7 @@ class TimingWheel {
     // Fresh OS regions, zeroed and made resident here (MappedArray):
     // Insert() and AdvanceTo() never take a first-touch page fault (a kernel trap per 4 KB
     // page, ~10 µs on a VM — it was most of the cost of a million inserts into a fresh wheel),
-    // and the zero-fill is the kernel's, without a pass of our own.
+    // and the zero-fill is the kernel's (we write one byte per page, not every byte).
     engine_internal::MappedArray<Node> grown;
     engine_internal::MappedArray<std::uint32_t> grown_free;
     engine_internal::MappedArray<Entry> grown_entries;
@@ -160,13 +160,13 @@ class TimingWheel {
       return Status(StatusCode::kResourceExhausted, "timing wheel: pool allocation failed");
     }
     if (used_ > 0) {
-      std::copy_n(nodes_.get(), used_, grown.get());
+      std::copy_n(nodes_.data(), used_, grown.data());
     }
-    if (free_count_ > 0) std::copy_n(free_.get(), free_count_, grown_free.get());
+    if (free_count_ > 0) std::copy_n(free_.data(), free_count_, grown_free.data());
     if (chunks_used_ > 0) {
-      std::copy_n(entries_.get(), std::size_t{chunks_used_} * kEntriesPerChunk,
-                  grown_entries.get());
-      std::copy_n(chunk_next_.get(), chunks_used_, grown_next.get());
+      std::copy_n(entries_.data(), std::size_t{chunks_used_} * kEntriesPerChunk,
+                  grown_entries.data());
+      std::copy_n(chunk_next_.data(), chunks_used_, grown_next.data());
     }
     nodes_ = std::move(grown);
     free_ = std::move(grown_free);
@@ -475,10 +475,10 @@ class TimingWheel {
   }
 
   Entry* Chunk(std::uint32_t c) noexcept {
-    return entries_.get() + std::size_t{c} * kEntriesPerChunk;
+    return entries_.data() + std::size_t{c} * kEntriesPerChunk;
   }
   const Entry* Chunk(std::uint32_t c) const noexcept {
-    return entries_.get() + std::size_t{c} * kEntriesPerChunk;
+    return entries_.data() + std::size_t{c} * kEntriesPerChunk;
   }
   bool Live(const Entry& e) const noexcept { return nodes_[e.node].filing == e.filing; }
   // Whether `list` holds a live entry. O(k); only the due and firing lists are asked, and

@@ -66,8 +66,6 @@ class MappedArray {
 
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
-  T* get() noexcept { return data_; }
-  const T* get() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::size_t bytes() const noexcept { return size_ * sizeof(T); }
